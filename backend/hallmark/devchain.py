@@ -1,0 +1,140 @@
+"""The local Ganache chain: started in the background, persisted on disk, stopped on request.
+
+`make run` uses it for the demo; tests start throwaway chains with `start(..., db_path=None)`.
+The faucet signs locally with a key derived from the well-known development mnemonic (never an unlocked account).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+from eth_account import Account
+
+from .config import ROOT
+
+DEV_MNEMONIC = "test test test test test test test test test test test junk"
+CHAIN_ID = 1337
+GAS_LIMIT = 30_000_000
+Account.enable_unaudited_hdwallet_features()
+
+
+def ganache_bin() -> str:
+    local = ROOT / "node_modules" / ".bin" / "ganache"
+    found = str(local) if local.exists() else shutil.which("ganache")
+    if not found:
+        raise RuntimeError("ganache is not installed: run `npm ci`")
+    return found
+
+
+def faucet_account(index: int = 0):
+    return Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
+
+
+def rpc(url: str, method: str, params: list | None = None, timeout: float = 5):
+    reply = requests.post(url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}, timeout=timeout)
+    body = reply.json()
+    if "error" in body:
+        raise RuntimeError(f"{method}: {body['error'].get('message')}")
+    return body["result"]
+
+
+def is_up(url: str) -> bool:
+    try:
+        rpc(url, "eth_chainId", timeout=1)
+        return True
+    except (requests.RequestException, ValueError, RuntimeError):
+        return False
+
+
+@dataclass
+class Chain:
+    url: str
+    process: subprocess.Popen | None
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def start(port: int, db_path: Path | None = None, log_path: Path | None = None, block_time: float = 0,
+          detach: bool = False) -> Chain:
+    """Start Ganache on 127.0.0.1:port; with db_path the chain survives restarts."""
+    url = f"http://127.0.0.1:{port}"
+    cmd = [
+        ganache_bin(), "--server.host", "127.0.0.1", "--server.port", str(port),
+        "--chain.chainId", str(CHAIN_ID), "--chain.hardfork", "shanghai",
+        "--wallet.mnemonic", DEV_MNEMONIC, "--wallet.totalAccounts", "4",
+        "--miner.blockGasLimit", str(GAS_LIMIT), "--logging.quiet",
+    ]
+    if block_time:
+        cmd += ["--miner.blockTime", str(block_time)]
+    if db_path:
+        db_path.mkdir(parents=True, exist_ok=True)
+        cmd += ["--database.dbPath", str(db_path)]
+    out = open(log_path, "ab") if log_path else subprocess.DEVNULL
+    process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                               start_new_session=detach)
+    deadline = time.monotonic() + 60
+    while not is_up(url):
+        if process.poll() is not None:
+            raise RuntimeError(f"ganache exited with code {process.returncode} (port {port} in use?)")
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("ganache did not answer within 60 s")
+        time.sleep(0.2)
+    return Chain(url, process)
+
+
+def fund(url: str, address: str, ether: int = 1000) -> str:
+    """Send `ether` from the faucet to `address`, signed locally; returns the transaction hash."""
+    faucet = faucet_account()
+    nonce = int(rpc(url, "eth_getTransactionCount", [faucet.address, "pending"]), 16)
+    base_fee = int(rpc(url, "eth_getBlockByNumber", ["latest", False])["baseFeePerGas"], 16)
+    tx = {
+        "chainId": CHAIN_ID, "nonce": nonce, "to": address, "value": ether * 10**18, "gas": 21_000,
+        "maxFeePerGas": base_fee * 2 + 10**9, "maxPriorityFeePerGas": 10**9, "type": 2,
+    }
+    raw = faucet.sign_transaction(tx).raw_transaction
+    return rpc(url, "eth_sendRawTransaction", ["0x" + raw.hex()])
+
+
+# ---- the persistent chain of `make run`, tracked by a pid file under the data folder
+
+def _pidfile(data: Path) -> Path:
+    return data / "ganache.pid"
+
+
+def up(data: Path, port: int) -> str:
+    url = f"http://127.0.0.1:{port}"
+    if is_up(url):
+        return f"ganache already running at {url}"
+    data.mkdir(parents=True, exist_ok=True)
+    chain = start(port, db_path=data / "chain", log_path=data / "ganache.log", detach=True)
+    _pidfile(data).write_text(str(chain.process.pid))
+    return f"ganache started at {url} (pid {chain.process.pid}, chain in {data / 'chain'})"
+
+
+def down(data: Path) -> str:
+    pidfile = _pidfile(data)
+    if not pidfile.exists():
+        return "ganache is not running (no pid file)"
+    pid = int(pidfile.read_text())
+    try:
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(50):
+            os.kill(pid, 0)
+            time.sleep(0.1)
+    except ProcessLookupError:
+        pass
+    pidfile.unlink()
+    return f"ganache (pid {pid}) stopped; the chain stays in {data / 'chain'}"
