@@ -3,7 +3,6 @@ pragma solidity ^0.8.24;
 
 import {ERC721Upgradeable} from "@openzeppelin/contracts-upgradeable/token/ERC721/ERC721Upgradeable.sol";
 import {AccessControlUpgradeable} from "@openzeppelin/contracts-upgradeable/access/AccessControlUpgradeable.sol";
-import {PausableUpgradeable} from "@openzeppelin/contracts-upgradeable/utils/PausableUpgradeable.sol";
 import {ERC2981Upgradeable} from "@openzeppelin/contracts-upgradeable/token/common/ERC2981Upgradeable.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
@@ -12,6 +11,7 @@ import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
 import {IERC4906} from "@openzeppelin/contracts/interfaces/IERC4906.sol";
 import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
 import {IHallmarkCollection} from "./IHallmarkCollection.sol";
+import {IHallmarkRegistry} from "./IHallmarkRegistry.sol";
 
 /// @title Hallmark collection: one bank drop of numbered ERC-721 collectibles
 /// @notice Token IDs are serials 1..maxSupply, assigned in mint order. Deployed as EIP-1167 clones by
@@ -29,8 +29,7 @@ contract HallmarkCollection is
     IERC4906,
     ERC721Upgradeable,
     ERC2981Upgradeable,
-    AccessControlUpgradeable,
-    PausableUpgradeable
+    AccessControlUpgradeable
 {
     using Checkpoints for Checkpoints.Trace208;
     using BitMaps for BitMaps.BitMap;
@@ -46,12 +45,16 @@ contract HallmarkCollection is
 
     /// @custom:storage-location erc7201:hallmark.storage.HallmarkCollection
     struct CollectionStorage {
-        // one slot, read once per mint call
-        uint64 maxSupply;
-        uint64 totalMinted;
-        uint64 holdingPeriod;
+        // hot slot: everything a mint reads, in one cold SLOAD
+        uint32 maxSupply;
+        uint32 totalMinted;
         TransferPolicy transferPolicy;
+        bool paused;
+        // the operator given MINTER_ROLE at creation, cached so its mints skip a cold role lookup;
+        // cleared when that role is revoked, after which AccessControl alone decides
+        address operator;
         // cold data
+        uint64 holdingPeriod;
         uint64 totalBurned;
         address registry;
         bytes32 contentRoot;
@@ -72,11 +75,20 @@ contract HallmarkCollection is
     /// @notice The base URI that `tokenURI` prefixes to every serial changed.
     event BaseURIUpdated(string baseURI);
 
+    /// @notice Minting, transfers, burns and redemptions were stopped by `account` (as OpenZeppelin Pausable).
+    event Paused(address account);
+    /// @notice `account` lifted the pause.
+    event Unpaused(address account);
+
+    /// @notice The collection is paused.
+    error EnforcedPause();
+    /// @notice The collection is not paused.
+    error ExpectedPause();
     /// @notice A mint would take the collection past its edition size.
     error SupplyExceeded(uint256 requested, uint256 remaining);
     /// @notice An airdrop was called with no recipients.
     error EmptyRecipients();
-    /// @notice The edition size given at creation is zero.
+    /// @notice The edition size given at creation is zero or above 2^32 - 1.
     error InvalidMaxSupply();
     /// @notice A holding-period policy was given without a period, or a period without that policy.
     error InvalidHoldingPeriod();
@@ -98,7 +110,7 @@ contract HallmarkCollection is
     /// @param config The drop's configuration; `admin` receives DEFAULT_ADMIN_ROLE, `operator` the minter,
     ///        redeemer and pauser roles.
     function initialize(CollectionConfig calldata config) external initializer {
-        if (config.maxSupply == 0) revert InvalidMaxSupply();
+        if (config.maxSupply == 0 || config.maxSupply > type(uint32).max) revert InvalidMaxSupply();
         if ((config.transferPolicy == TransferPolicy.HoldingPeriod) != (config.holdingPeriod > 0)) {
             revert InvalidHoldingPeriod();
         }
@@ -106,7 +118,8 @@ contract HallmarkCollection is
         if (config.royaltyReceiver != address(0)) _setDefaultRoyalty(config.royaltyReceiver, config.royaltyBps);
 
         CollectionStorage storage $ = _storage();
-        $.maxSupply = config.maxSupply;
+        $.maxSupply = uint32(config.maxSupply);
+        $.operator = config.operator;
         $.transferPolicy = config.transferPolicy;
         $.holdingPeriod = config.holdingPeriod;
         $.contentRoot = config.contentRoot;
@@ -123,13 +136,13 @@ contract HallmarkCollection is
 
     /// @notice Mint the next serial to `to`.
     /// @return tokenId The serial minted.
-    function mint(address to) external onlyRole(MINTER_ROLE) returns (uint256 tokenId) {
+    function mint(address to) external onlyMinter returns (uint256 tokenId) {
         tokenId = _mintBatch(_asSingleton(to));
     }
 
     /// @notice Mint one token to each recipient, in order, in one transaction.
     /// @return firstTokenId The serial of the first recipient's token; the rest follow consecutively.
-    function airdrop(address[] calldata to) external onlyRole(MINTER_ROLE) returns (uint256 firstTokenId) {
+    function airdrop(address[] calldata to) external onlyMinter returns (uint256 firstTokenId) {
         firstTokenId = _mintBatch(to);
     }
 
@@ -142,7 +155,7 @@ contract HallmarkCollection is
         if (count > remaining) revert SupplyExceeded(count, remaining);
 
         firstTokenId = minted + 1;
-        $.totalMinted = uint64(minted + count);
+        $.totalMinted = uint32(minted + count);
         TransferPolicy policy = $.transferPolicy;
         if (policy == TransferPolicy.HoldingPeriod) {
             $.mintTimes.push(uint48(firstTokenId), uint208(block.timestamp));
@@ -176,12 +189,8 @@ contract HallmarkCollection is
     // ------------------------------------------------------------------ transfer policy
 
     /// @dev The one hook for mint, transfer and burn: pause applies to all three, the policy to transfers only.
-    function _update(address to, uint256 tokenId, address auth)
-        internal
-        override
-        whenNotPaused
-        returns (address from)
-    {
+    function _update(address to, uint256 tokenId, address auth) internal override returns (address from) {
+        if (_storage().paused) revert EnforcedPause();
         from = super._update(to, tokenId, auth);
         if (from != address(0) && to != address(0)) {
             TransferPolicy policy = _storage().transferPolicy;
@@ -217,9 +226,10 @@ contract HallmarkCollection is
     // ------------------------------------------------------------------ redemption
 
     /// @notice Mark the perk attached to `tokenId` as used. The token is not burned.
-    function redeem(uint256 tokenId) external onlyRole(REDEEMER_ROLE) whenNotPaused {
-        address holder = _requireOwned(tokenId);
+    function redeem(uint256 tokenId) external onlyRole(REDEEMER_ROLE) {
         CollectionStorage storage $ = _storage();
+        if ($.paused) revert EnforcedPause();
+        address holder = _requireOwned(tokenId);
         if ($.redeemed.get(tokenId)) revert AlreadyRedeemed(tokenId);
         $.redeemed.set(tokenId);
         emit Redeemed(tokenId, holder, _msgSender());
@@ -263,7 +273,7 @@ contract HallmarkCollection is
             totalBurned: $.totalBurned,
             transferPolicy: $.transferPolicy,
             holdingPeriod: $.holdingPeriod,
-            paused: paused(),
+            paused: $.paused,
             contentRoot: $.contentRoot,
             registry: $.registry
         });
@@ -295,7 +305,8 @@ contract HallmarkCollection is
         return _storage().registry;
     }
 
-    /// @notice Point `tokenURI` at a new metadata host; emits ERC-4906 BatchMetadataUpdate for all tokens.
+    /// @notice Give this collection a metadata host of its own ("" falls back to the registry's); emits
+    ///         ERC-4906 BatchMetadataUpdate for all tokens.
     function setBaseURI(string calldata newBaseURI) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _storage().baseURI = newBaseURI;
         emit BaseURIUpdated(newBaseURI);
@@ -309,16 +320,46 @@ contract HallmarkCollection is
 
     /// @notice Stop minting, transfers, burns and redemptions.
     function pause() external onlyRole(PAUSER_ROLE) {
-        _pause();
+        CollectionStorage storage $ = _storage();
+        if ($.paused) revert EnforcedPause();
+        $.paused = true;
+        emit Paused(_msgSender());
     }
 
     /// @notice Resume after `pause`.
     function unpause() external onlyRole(PAUSER_ROLE) {
-        _unpause();
+        CollectionStorage storage $ = _storage();
+        if (!$.paused) revert ExpectedPause();
+        $.paused = false;
+        emit Unpaused(_msgSender());
     }
 
+    /// @notice Whether the collection is paused.
+    function paused() external view returns (bool) {
+        return _storage().paused;
+    }
+
+    /// @dev Mint permission: the cached operator, or any other MINTER_ROLE holder.
+    modifier onlyMinter() {
+        if (_msgSender() != _storage().operator) _checkRole(MINTER_ROLE);
+        _;
+    }
+
+    /// @dev Keeps the operator cache honest: revoking (or renouncing) its MINTER_ROLE clears it.
+    function _revokeRole(bytes32 role, address account) internal override returns (bool revoked) {
+        revoked = super._revokeRole(role, account);
+        if (revoked && role == MINTER_ROLE && account == _storage().operator) _storage().operator = address(0);
+    }
+
+    /// @dev A collection's own base URI if it has one, else the registry's metadata host plus this address:
+    ///      storing no URI at creation keeps a drop's creation cheap.
     function _baseURI() internal view override returns (string memory) {
-        return _storage().baseURI;
+        CollectionStorage storage $ = _storage();
+        string memory own = $.baseURI;
+        if (bytes(own).length != 0) return own;
+        return string.concat(
+            IHallmarkRegistry($.registry).metadataBaseURI(), Strings.toHexString(address(this)), "/"
+        );
     }
 
     /// @notice ERC-165: ERC-721, ERC-721 Metadata, ERC-2981, ERC-4906, ERC-5192 and AccessControl.

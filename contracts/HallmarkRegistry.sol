@@ -4,16 +4,20 @@ pragma solidity ^0.8.24;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
 import {IHallmarkCollection} from "./IHallmarkCollection.sol";
+import {IHallmarkRegistry} from "./IHallmarkRegistry.sol";
 import {HallmarkCollection} from "./HallmarkCollection.sol";
 
 /// @title Hallmark registry: the bank's on-chain list and factory of official collections
 /// @notice A verifier asks `isOfficial(address)`: only contracts this registry created answer true, so a
 ///         lookalike contract with the same name, symbol and images is told apart from the bank's own.
-contract HallmarkRegistry is AccessControl {
+contract HallmarkRegistry is IHallmarkRegistry, AccessControl {
     bytes32 public constant ISSUER_ROLE = keccak256("ISSUER_ROLE");
 
     /// @notice The collection implementation every clone delegates to.
     address public immutable implementation;
+
+    /// @inheritdoc IHallmarkRegistry
+    string public metadataBaseURI;
 
     address[] private _collections;
     mapping(address collection => bool) private _official;
@@ -30,6 +34,9 @@ contract HallmarkRegistry is AccessControl {
         bytes32 contentRoot
     );
 
+    /// @notice The bank's metadata host changed (ERC-4906 updates follow from each collection's tokenURI).
+    event MetadataBaseURIUpdated(string metadataBaseURI);
+
     /// @notice The implementation address has no code.
     error InvalidImplementation(address implementation);
     /// @notice A zero address was given where an account is required.
@@ -39,10 +46,12 @@ contract HallmarkRegistry is AccessControl {
 
     /// @param implementation_ A deployed HallmarkCollection (initializers disabled) to clone.
     /// @param admin Receives DEFAULT_ADMIN_ROLE and ISSUER_ROLE.
-    constructor(address implementation_, address admin) {
+    /// @param metadataBaseURI_ The bank's metadata host, e.g. "https://nft.bank.example/meta/".
+    constructor(address implementation_, address admin, string memory metadataBaseURI_) {
         if (implementation_.code.length == 0) revert InvalidImplementation(implementation_);
         if (admin == address(0)) revert ZeroAddress("admin");
         implementation = implementation_;
+        metadataBaseURI = metadataBaseURI_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(ISSUER_ROLE, admin);
     }
@@ -80,7 +89,13 @@ contract HallmarkRegistry is AccessControl {
         return Clones.predictDeterministicAddress(implementation, salt);
     }
 
-    /// @notice Whether `collection` is an official collection created by this registry.
+    /// @notice Move every collection without a base URI of its own to a new metadata host.
+    function setMetadataBaseURI(string calldata newBaseURI) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        metadataBaseURI = newBaseURI;
+        emit MetadataBaseURIUpdated(newBaseURI);
+    }
+
+    /// @inheritdoc IHallmarkRegistry
     function isOfficial(address collection) external view returns (bool) {
         return _official[collection];
     }

@@ -12,6 +12,7 @@ interface IHallmarkCollection {
     }
 
     /// @notice Everything a collection is created with.
+    /// @param baseURI Empty to use the registry's metadata host (the cheap default), or a host of the drop's own.
     /// @param contentRoot Merkle root over every serial's (serial, image SHA-256, metadata SHA-256) leaf; see
     ///        HallmarkCollection for the leaf encoding. It is fixed for the life of the collection.
     struct CollectionConfig {

@@ -73,7 +73,7 @@ def start(port: int, db_path: Path | None = None, log_path: Path | None = None, 
     cmd = [
         ganache_bin(), "--server.host", "127.0.0.1", "--server.port", str(port),
         "--chain.chainId", str(CHAIN_ID), "--chain.hardfork", "shanghai",
-        "--wallet.mnemonic", DEV_MNEMONIC, "--wallet.totalAccounts", "4",
+        "--wallet.mnemonic", DEV_MNEMONIC, "--wallet.totalAccounts", "4", "--wallet.defaultBalance", "1000000",
         "--miner.blockGasLimit", str(GAS_LIMIT), "--logging.quiet",
     ]
     if block_time:

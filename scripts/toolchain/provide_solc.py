@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import solcx
+import solcx.install
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +38,7 @@ def install_shim(version: str) -> Path:
 def main() -> None:
     version = pinned_version()
     if any(str(v) == version for v in solcx.get_installed_solc_versions()):
-        existing = solcx.get_executable(version)
+        existing = solcx.install.get_executable(version)
         if "HALLMARK_SOLCJS" not in existing.read_text(errors="ignore"):
             print(f"solc {version}: native binary already installed")
             return

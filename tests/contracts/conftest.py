@@ -7,6 +7,7 @@ from hallmark.art.commitment import ContentTree, leaf_hash
 TRANSFERABLE, SOULBOUND, HOLDING = 0, 1, 2
 HOLD_SECONDS = 7 * 24 * 3600
 EDITION = 20
+REGISTRY_BASE = "https://nft.bank.example/meta/"
 
 
 @pytest.fixture(autouse=True)
@@ -46,7 +47,7 @@ def implementation(admin):
 
 @pytest.fixture(scope="module")
 def registry(implementation, admin):
-    return HallmarkRegistry.deploy(implementation, admin, {"from": admin})
+    return HallmarkRegistry.deploy(implementation, admin, REGISTRY_BASE, {"from": admin})
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +58,9 @@ def content():
     return tree, hashes
 
 
-def config(admin, operator, root, policy=TRANSFERABLE, hold=0, edition=EDITION, name="Fuhu", symbol="FUHU"):
-    return (name, symbol, "https://bank.example/meta/", edition, policy, hold, admin, 500, root, admin, operator)
+def config(admin, operator, root, policy=TRANSFERABLE, hold=0, edition=EDITION, name="Fuhu", symbol="FUHU",
+           base_uri=""):
+    return (name, symbol, base_uri, edition, policy, hold, admin, 500, root, admin, operator)
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@ import brownie
 from brownie import chain, web3
 from eth_utils import keccak
 
-from conftest import EDITION, HOLD_SECONDS, reverts_with
+from conftest import EDITION, HOLD_SECONDS, REGISTRY_BASE, reverts_with
 
 ZERO = "0x" + "00" * 20
 
@@ -221,14 +221,25 @@ def test_content_commitment(collection, content):
 
 # ---------------------------------------------------------------- metadata, royalties, interfaces
 
-def test_token_uri_is_base_plus_serial(collection, operator, admin, alice):
+def test_token_uri_is_registry_host_plus_address_plus_serial(collection, registry, operator, admin, alice):
     collection.mint(alice, {"from": operator})
-    assert collection.tokenURI(1) == "https://bank.example/meta/1"
-    tx = collection.setBaseURI("https://cdn.bank.example/m/", {"from": admin})
+    assert collection.tokenURI(1) == f"{REGISTRY_BASE}{collection.address.lower()}/1"
+    registry.setMetadataBaseURI("https://cdn.bank.example/m/", {"from": admin})
+    assert collection.tokenURI(1) == f"https://cdn.bank.example/m/{collection.address.lower()}/1"
+
+
+def test_own_base_uri_overrides_registry_host(collection, operator, admin, alice):
+    collection.mint(alice, {"from": operator})
+    tx = collection.setBaseURI("https://drop.bank.example/x/", {"from": admin})
     assert tx.events["BatchMetadataUpdate"]["_fromTokenId"] == 1
-    assert collection.tokenURI(1) == "https://cdn.bank.example/m/1"
+    assert collection.tokenURI(1) == "https://drop.bank.example/x/1"
     with reverts_with("AccessControlUnauthorizedAccount"):
         collection.setBaseURI("x", {"from": operator})
+
+
+def test_token_uri_of_missing_token(collection):
+    with reverts_with("ERC721NonexistentToken: 1"):
+        collection.tokenURI(1)
 
 
 def test_royalty(collection, admin):
@@ -250,3 +261,27 @@ def test_supports_interfaces(collection):
         assert collection.supportsInterface(iface), iface
     assert not collection.supportsInterface("0xffffffff")
     assert not collection.supportsInterface("0x780e9d63")  # not ERC721Enumerable
+
+
+def test_revoked_operator_can_no_longer_mint(collection, admin, operator, alice):
+    # the operator's mints skip the role lookup through a cache; revoking the role must clear it
+    collection.revokeRole(role("MINTER_ROLE"), operator, {"from": admin})
+    with reverts_with("AccessControlUnauthorizedAccount"):
+        collection.mint(alice, {"from": operator})
+    collection.grantRole(role("MINTER_ROLE"), operator, {"from": admin})
+    collection.mint(alice, {"from": operator})  # back through AccessControl
+
+
+def test_renounced_operator_can_no_longer_mint(collection, operator, alice):
+    collection.renounceRole(role("MINTER_ROLE"), operator, {"from": operator})
+    with reverts_with("AccessControlUnauthorizedAccount"):
+        collection.airdrop([alice], {"from": operator})
+
+
+def test_pause_twice_and_unpause_when_running(collection, operator):
+    with reverts_with("ExpectedPause"):
+        collection.unpause({"from": operator})
+    tx = collection.pause({"from": operator})
+    assert tx.events["Paused"]["account"] == operator and collection.paused()
+    with reverts_with("EnforcedPause"):
+        collection.pause({"from": operator})

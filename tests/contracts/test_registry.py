@@ -49,7 +49,7 @@ def test_same_salt_twice_reverts(registry, admin, operator, content):
 def test_lookalike_is_not_official(registry, implementation, admin, operator, stranger, content):
     # someone else deploys the same implementation and a registry of their own
     fake_impl = HallmarkCollection.deploy({"from": stranger})
-    fake_registry = HallmarkRegistry.deploy(fake_impl, stranger, {"from": stranger})
+    fake_registry = HallmarkRegistry.deploy(fake_impl, stranger, "https://nft.bank.example/meta/", {"from": stranger})
     tx = fake_registry.createCollection(config(stranger, stranger, content[0].root), SALT, {"from": stranger})
     assert fake_registry.isOfficial(tx.return_value)
     assert not registry.isOfficial(tx.return_value)
@@ -59,9 +59,10 @@ def test_lookalike_is_not_official(registry, implementation, admin, operator, st
 def test_invalid_configs_revert_with_named_errors(registry, admin, operator, content):
     root = content[0].root
     bad = list(config(admin, operator, root))
-    bad[3] = 0
-    with reverts_with("InvalidMaxSupply"):
-        registry.createCollection(tuple(bad), SALT, {"from": admin})
+    for size in (0, 2**32):
+        bad[3] = size
+        with reverts_with("InvalidMaxSupply"):
+            registry.createCollection(tuple(bad), SALT, {"from": admin})
     with reverts_with("InvalidHoldingPeriod"):
         registry.createCollection(config(admin, operator, root, HOLDING, 0), SALT, {"from": admin})
     with reverts_with("InvalidHoldingPeriod"):
@@ -82,5 +83,13 @@ def test_collection_at_out_of_range(registry):
 
 def test_constructor_rejects_codeless_implementation(admin):
     with reverts_with("InvalidImplementation"):
-        HallmarkRegistry.deploy(accounts[5], admin, {"from": admin})
+        HallmarkRegistry.deploy(accounts[5], admin, "", {"from": admin})
 
+
+
+def test_metadata_host_is_set_by_admin(registry, admin, stranger):
+    tx = registry.setMetadataBaseURI("https://cdn.bank.example/m/", {"from": admin})
+    assert tx.events["MetadataBaseURIUpdated"]["metadataBaseURI"] == "https://cdn.bank.example/m/"
+    assert registry.metadataBaseURI() == "https://cdn.bank.example/m/"
+    with reverts_with("AccessControlUnauthorizedAccount"):
+        registry.setMetadataBaseURI("https://evil.example/", {"from": stranger})

@@ -10,11 +10,24 @@ import json
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
+from eth_utils import keccak
+
 from .commitment import ContentTree, leaf_hash
 from .render import ItemSpec, image_sha256, render_item
 from .fuhu import fuhu_traits
 
-POLICY_NAMES = ("transferable", "soulbound", "holding_period")
+POLICY_NAMES = ("transferable", "soulbound", "holding_period")  # index = the contract's TransferPolicy
+
+
+def policy_index(name: str) -> int:
+    if name not in POLICY_NAMES:
+        raise ValueError(f"'{name}' is not one of {', '.join(POLICY_NAMES)}")
+    return POLICY_NAMES.index(name)
+
+
+def collection_salt(slug: str) -> bytes:
+    """The CREATE2 salt of a drop's collection: one slug, one address, so a retried creation cannot duplicate it."""
+    return keccak(text=f"hallmark-drop:{slug}")
 
 
 @dataclass(frozen=True)
@@ -32,9 +45,6 @@ class DropContent:
     artwork: str = "fuhu"
     base_image: bytes | None = None
     seed: str = ""
-
-    def base_uri(self) -> str:
-        return f"{self.public_base_url}/meta/{self.contract_address}/"
 
     def verify_url(self, serial: int) -> str:
         return f"{self.public_base_url}/v/{self.contract_address}/{serial}"

@@ -1,0 +1,58 @@
+# Hallmark: `make run` (set up, local chain, deploy, demo drop, serve) and `make test` (the whole suite).
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+export HALLMARK_DATA_DIR ?= $(CURDIR)/data
+PORT ?= 5000
+NETWORK := hallmark-local
+
+.PHONY: setup run serve chain deploy stop test test-contracts test-backend bench clean
+
+setup: $(VENV)/.installed node_modules/.installed toolchain
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+toolchain: $(VENV)/.installed node_modules/.installed
+	$(PY) scripts/toolchain/provide_solc.py
+	scripts/toolchain/register_networks.sh
+
+chain: setup
+	hallmark chain up
+
+deploy: chain
+	brownie run scripts/deploy.py --network $(NETWORK)
+	brownie run scripts/create_drop.py main drops/fuhu-demo.yaml --network $(NETWORK)
+
+run: deploy serve
+
+serve:
+	@echo "Hallmark is serving at http://127.0.0.1:$(PORT) (Ctrl-C stops the app; \`make stop\` stops the chain too)"
+	mkdir -p $(HALLMARK_DATA_DIR); echo $$$$ > $(HALLMARK_DATA_DIR)/app.pid; exec flask --app hallmark run --host 127.0.0.1 --port $(PORT)
+
+stop:
+	-@test -f $(HALLMARK_DATA_DIR)/app.pid && kill $$(cat $(HALLMARK_DATA_DIR)/app.pid) 2>/dev/null; rm -f $(HALLMARK_DATA_DIR)/app.pid
+	-@test -x $(VENV)/bin/hallmark && hallmark chain down
+
+test: setup test-contracts test-backend
+
+test-contracts:
+	brownie test tests/contracts --network hallmark-test
+
+test-backend:
+	pytest -p no:pytest-brownie tests/backend -q
+
+bench: setup
+	$(PY) bench/gas.py
+
+clean: stop
+	rm -rf build reports $(HALLMARK_DATA_DIR)

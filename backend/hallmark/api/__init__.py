@@ -1,0 +1,1 @@
+"""HTTP blueprints: they validate, authorise and call services; they never touch the chain themselves."""
