@@ -84,7 +84,8 @@ def main(drop: str, csv_path: str, batch_size: str = "500"):
                     raise RuntimeError(f"transaction {tx.txid} reverted")
             except Exception as exc:  # report exactly what went through, then stop
                 _save(state_file, state)
-                fail(f"batch at rows {start + 1}-{start + len(batch)} failed ({exc}); rows 1-{start} went through; "
+                reason = getattr(exc, "revert_msg", None) or str(exc).splitlines()[0]
+                fail(f"batch at rows {start + 1}-{start + len(batch)} failed ({reason}); rows 1-{start} went through; "
                      "run the same command again to resume")
             state["done"] = start + len(batch)
             state["batches"].append(tx.txid)
