@@ -25,6 +25,7 @@ node_modules/.installed: package.json package-lock.json
 toolchain: $(VENV)/.installed node_modules/.installed
 	$(PY) scripts/toolchain/provide_solc.py
 	scripts/toolchain/register_networks.sh
+	brownie compile >/dev/null
 
 chain: setup
 	hallmark chain up
