@@ -1,16 +1,33 @@
 """Hallmark backend: the Flask application factory."""
 from __future__ import annotations
 
+import atexit
+import logging
+
 from flask import Flask
 
 from .config import Config
+
+log = logging.getLogger(__name__)
 
 
 def create_app(config: Config | None = None) -> Flask:
     app = Flask(__name__, static_folder=None)
     app.config.from_mapping((config or Config()).as_flask())
 
-    from .api import health
+    from . import api, db
+    from .services import Services
 
-    app.register_blueprint(health.bp)
+    database = db.init_app(app)
+    api.init_app(app)
+    try:
+        services = Services.build(app.config, database)
+    except Exception as exc:  # the app still serves health and public pages, and says why minting is off
+        log.warning("chain services unavailable: %s", exc)
+        app.extensions["hallmark.services_error"] = str(exc)
+    else:
+        app.extensions["hallmark.services"] = services
+        if app.config["START_WORKERS"]:
+            services.start()
+            atexit.register(services.stop)
     return app

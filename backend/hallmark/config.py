@@ -24,6 +24,10 @@ class Config:
         self.DATABASE_URL = env("HALLMARK_DATABASE_URL", f"sqlite:///{data / 'hallmark.db'}")
         self.PUBLIC_BASE_URL = env("HALLMARK_PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
         self.CONFIRMATIONS = int(env("HALLMARK_CONFIRMATIONS", "0"))
+        self.MINT_BATCH_SIZE = int(env("HALLMARK_MINT_BATCH_SIZE", "500"))
+        self.CLAIM_WINDOW_SECONDS = float(env("HALLMARK_CLAIM_WINDOW_SECONDS", "1.0"))
+        self.START_WORKERS = env("HALLMARK_START_WORKERS", "1") == "1"
+        self.MAX_CONTENT_LENGTH = int(env("HALLMARK_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
         for key, value in overrides.items():
             setattr(self, key, value)
 

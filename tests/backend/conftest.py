@@ -1,18 +1,22 @@
-"""Backend fixtures: real Ganache processes, real brownie commands, the Flask app and its test client."""
+"""Backend fixtures: real Ganache processes, the real brownie deploy command, the Flask app and its client."""
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+from eth_account import Account
 
-from hallmark import create_app
+from hallmark import create_app, devchain
+from hallmark.api.auth import create_api_key
 from hallmark.config import ROOT, Config
 
 BIN = Path(sys.executable).parent
-CI_NETWORK, CI_PORT = "hallmark-ci", 8565
+CI_NETWORK, CI_PORT = "hallmark-ci", 8565  # the shared chain of this test session
+SETUP_NETWORK, SETUP_PORT = "hallmark-setup", 8566  # test_setup's own persistent chain
 
 
 def run(cmd: list[str], env: dict, check: bool = True) -> subprocess.CompletedProcess:
@@ -31,11 +35,73 @@ def data_dir(tmp_path):
 
 @pytest.fixture
 def app_for():
-    def make(data_dir: Path, port: int, network: str = CI_NETWORK):
+    def make(data_dir: Path, port: int, network: str = CI_NETWORK, **overrides):
         config = Config(
             DATA_DIR=data_dir, RPC_URL=f"http://127.0.0.1:{port}", NETWORK=network,
             DEPLOYMENT_FILE=data_dir / "deployments" / f"{network}.json", TESTING=True,
+            DATABASE_URL=f"sqlite:///{data_dir / 'hallmark.db'}", **overrides,
         )
         return create_app(config)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    """One Ganache for the session, contracts deployed by `brownie run scripts/deploy.py`, a funded issuer."""
+    data = tmp_path_factory.mktemp("stack")
+    chain = devchain.start(CI_PORT)
+    issuer = Account.create()
+    devchain.fund(chain.url, issuer.address, 10_000)
+    env = {"HALLMARK_DATA_DIR": str(data), "HALLMARK_ISSUER_KEY": "0x" + issuer.key.hex().removeprefix("0x")}
+    os.environ.update(env)  # the app under test signs with the same key
+    run(["brownie", "run", "scripts/deploy.py", "--network", CI_NETWORK], env)
+    yield {"data": data, "chain": chain, "issuer": issuer}
+    chain.stop()
+
+
+@pytest.fixture
+def app(stack, app_for, tmp_path):
+    """A fresh app (own database) on the session chain, its workers running."""
+    data = tmp_path / "app"
+    (data / "deployments").mkdir(parents=True)
+    record = stack["data"] / "deployments" / f"{CI_NETWORK}.json"
+    (data / "deployments" / record.name).write_text(record.read_text())
+    application = app_for(data, CI_PORT, MINT_BATCH_SIZE=50, CLAIM_WINDOW_SECONDS=0.5)
+    yield application
+    application.extensions["hallmark.services"].stop()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def staff(app):
+    """Headers of a marketing API key."""
+    key = create_api_key(app.extensions["hallmark.db"], "test", "marketing")
+    return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture
+def make_drop(client, staff):
+    """Create a drop through the API and wait until it is live."""
+    counter = iter(range(10**6))
+
+    def make(**fields):
+        body = {"slug": f"drop-{time.time_ns()}-{next(counter)}", "name": "Fuhu Test", "symbol": "FUHU",
+                "edition_size": 20, **fields}
+        reply = client.post("/api/drops", json=body, headers={**staff, "Idempotency-Key": body["slug"]})
+        assert reply.status_code == 202, reply.get_json()
+        drop_id = reply.get_json()["id"]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            drop = client.get(f"/api/drops/{drop_id}", headers=staff).get_json()
+            if drop["status"] in ("live", "failed"):
+                assert drop["status"] == "live", drop
+                return drop
+            time.sleep(0.1)
+        raise AssertionError(f"drop {drop_id} did not go live: {drop}")
 
     return make

@@ -4,7 +4,7 @@ import json
 
 from eth_account import Account
 
-from conftest import CI_NETWORK, CI_PORT, run
+from conftest import SETUP_NETWORK as CI_NETWORK, SETUP_PORT as CI_PORT, run
 
 
 def test_chain_restart_keeps_deployment_and_drop(data_dir, app_for, tmp_path):

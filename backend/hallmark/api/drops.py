@@ -1,0 +1,168 @@
+"""Staff endpoints for drops, minting and airdrop jobs."""
+from __future__ import annotations
+
+from flask import jsonify, request
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from sqlalchemy import select
+
+from ..db import get_db
+from ..minting import jobs
+from ..minting.queue import wait_until_idle
+from ..models import ChainTx, Drop, MintItem
+from ..services import get_services
+from .auth import staff_required
+from .idempotency import idempotent
+from .schemas import (AirdropQuerySchema, AirdropSchema, DropCreateSchema, DropSchema, JobSchema, MintResultSchema,
+                      MintSchema, RowReportSchema)
+
+bp = Blueprint("drops", __name__, url_prefix="/api", description="Drops, minting and airdrops (staff)")
+MINT_WAIT_SECONDS = 10
+
+
+def drop_view(drop: Drop) -> dict:
+    view = {c.name: getattr(drop, c.name) for c in Drop.__table__.columns if c.name != "base_image"}
+    view.update(get_services().drops.stats(drop.id))
+    return view
+
+
+def load_drop(drop_id: int) -> Drop:
+    with get_db().session() as s:
+        drop = s.get(Drop, drop_id)
+    if drop is None:
+        abort(404, message=f"no drop {drop_id}")
+    return drop
+
+
+@bp.route("/drops")
+class Drops(MethodView):
+    @staff_required("marketing")
+    @bp.response(200, DropSchema(many=True))
+    def get(self):
+        """List drops, newest first, with minted counts and status."""
+        with get_db().session() as s:
+            drops = list(s.scalars(select(Drop).order_by(Drop.id.desc())))
+        return [drop_view(d) for d in drops]
+
+    @staff_required("marketing")
+    @idempotent()
+    @bp.arguments(DropCreateSchema)
+    @bp.response(202, DropSchema)
+    def post(self, data):
+        """Create a drop. Its items are rendered and committed to, then its collection is created through the
+        registry, in the background: poll the drop until `status` is `live`."""
+        return drop_view(get_services().drops.create(data))
+
+
+@bp.route("/drops/<int:drop_id>")
+class DropById(MethodView):
+    @staff_required("marketing")
+    @bp.response(200, DropSchema)
+    def get(self, drop_id):
+        """One drop with its progress, minted count and holders."""
+        return drop_view(load_drop(drop_id))
+
+
+@bp.route("/drops/<int:drop_id>/pause", methods=["POST"])
+@staff_required("marketing")
+@idempotent()
+@bp.response(200, DropSchema)
+def pause(drop_id):
+    """Pause the collection on chain: no mints, transfers or redemptions until resumed."""
+    load_drop(drop_id)
+    return drop_view(get_services().drops.set_paused(drop_id, True))
+
+
+@bp.route("/drops/<int:drop_id>/resume", methods=["POST"])
+@staff_required("marketing")
+@idempotent()
+@bp.response(200, DropSchema)
+def resume(drop_id):
+    """Lift a pause."""
+    load_drop(drop_id)
+    return drop_view(get_services().drops.set_paused(drop_id, False))
+
+
+@bp.route("/drops/<int:drop_id>/mint", methods=["POST"])
+@staff_required("marketing")
+@idempotent()
+@bp.arguments(MintSchema)
+@bp.response(200, MintResultSchema)
+@bp.alt_response(202, schema=MintResultSchema, description="still being minted: poll /api/mints/<item_id>")
+def mint(data, drop_id):
+    """Mint the drop's next serial to one address (waits up to 10 s for the transaction)."""
+    services = get_services()
+    item_id = jobs.queue_single(services.db, drop_id, data["to"])
+    services.minter.wake()
+    wait_until_idle(services.db, [item_id], MINT_WAIT_SECONDS)
+    result = mint_result(item_id)
+    return result, (200 if result["status"] in ("minted", "failed") else 202)
+
+
+@bp.route("/mints/<int:item_id>")
+@staff_required("marketing")
+@bp.response(200, MintResultSchema)
+def mint_status(item_id):
+    """The state of one mint."""
+    return mint_result(item_id)
+
+
+def mint_result(item_id: int) -> dict:
+    with get_db().session() as s:
+        item = s.get(MintItem, item_id)
+        if item is None:
+            abort(404, message=f"no mint {item_id}")
+        tx = s.get(ChainTx, item.tx_id) if item.tx_id else None
+    return {"item_id": item.id, "status": item.status, "token_id": item.token_id,
+            "tx_hash": tx.tx_hash if tx else None, "error": item.error}
+
+
+@bp.route("/drops/<int:drop_id>/airdrops", methods=["POST"])
+@staff_required("marketing")
+@idempotent()
+@bp.arguments(AirdropQuerySchema, location="query")
+@bp.response(202, JobSchema)
+@bp.alt_response(200, schema=RowReportSchema, description="dry_run: the row report, nothing queued")
+def airdrop(query, drop_id):
+    """Start an airdrop job from JSON `{"recipients": [...]}` or a CSV upload (multipart field `file`, first
+    column, optional header). Rows that are not addresses are reported as failures with their row number;
+    `dry_run=true` only returns that report."""
+    good, bad = _recipients_from_request()
+    if query["dry_run"]:  # a plain response: flask-smorest would serialise it with the job schema
+        return jsonify(RowReportSchema().dump({"valid": len(good), "invalid": bad}))
+    load_drop(drop_id)
+    services = get_services()
+    job_id = jobs.create_job(services.db, drop_id, good, bad)
+    services.minter.wake()
+    return jobs.job_status(services.db, job_id)
+
+
+def _recipients_from_request():
+    upload = request.files.get("file")
+    if upload is not None:
+        try:
+            text = upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            abort(422, message="the CSV file is not UTF-8 text", errors={"files": {"file": ["Not UTF-8 text."]}})
+        good, bad = jobs.parse_recipients(text)
+    else:
+        payload = AirdropSchema().load(request.get_json(silent=True) or {}) if request.is_json else None
+        if payload is None:
+            abort(422, message="send JSON {\"recipients\": [...]} or a CSV file in the multipart field 'file'",
+                  errors={"json": {"recipients": ["Missing data for required field."]}})
+        good, bad = jobs.parse_recipients("\n".join(payload["recipients"]))
+        # rows of a JSON list are numbered by position, not by CSV line
+    if not good and not bad:
+        abort(422, message="no recipients", errors={"json": {"recipients": ["No addresses given."]}})
+    return good, bad
+
+
+@bp.route("/jobs/<int:job_id>")
+@staff_required("marketing")
+@bp.response(200, JobSchema)
+def job(job_id):
+    """Progress of an airdrop job: done/total, tokens per second, failures with row and reason, transactions."""
+    status = jobs.job_status(get_db(), job_id)
+    if status is None:
+        abort(404, message=f"no job {job_id}")
+    return status

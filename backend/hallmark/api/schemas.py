@@ -1,0 +1,141 @@
+"""Request and response schemas: one declaration validates requests and documents them in /openapi.json."""
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import timezone
+
+from eth_utils import is_address, to_checksum_address
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+
+from ..art.content import POLICY_NAMES
+
+MAX_BASE_IMAGE = 5 * 1024 * 1024
+
+
+class Address(fields.String):
+    """An Ethereum address, returned checksummed."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if not is_address(value):
+            raise ValidationError("Not a valid Ethereum address.")
+        return to_checksum_address(value)
+
+
+class Base64Image(fields.String):
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            raw = base64.b64decode(value.split(",", 1)[-1], validate=True)
+        except (binascii.Error, ValueError):
+            raise ValidationError("Not valid base64 image data.") from None
+        if len(raw) > MAX_BASE_IMAGE:
+            raise ValidationError(f"Image larger than {MAX_BASE_IMAGE // (1024 * 1024)} MB.")
+        return raw
+
+
+class DropCreateSchema(Schema):
+    slug = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{2,63}$", error=(
+        "3-64 characters: lower-case letters, digits and dashes.")))
+    name = fields.String(required=True, validate=validate.Length(1, 100))
+    symbol = fields.String(required=True, validate=validate.Regexp(r"^[A-Z0-9]{1,16}$", error=(
+        "1-16 upper-case letters or digits.")))
+    description = fields.String(load_default="", validate=validate.Length(max=2000))
+    issuer_name = fields.String(load_default="Demo Bank", validate=validate.Length(1, 100))
+    edition_size = fields.Integer(required=True, validate=validate.Range(1, 100_000))
+    transfer_policy = fields.String(load_default="transferable", validate=validate.OneOf(POLICY_NAMES))
+    holding_period_days = fields.Float(load_default=0, validate=validate.Range(0, 3650))
+    royalty_bps = fields.Integer(load_default=0, validate=validate.Range(0, 10_000))
+    artwork = fields.String(load_default="fuhu", validate=validate.OneOf(("fuhu", "image")))
+    base_image = Base64Image(load_default=None, metadata={"description": "base64 PNG/JPEG when artwork is 'image'"})
+    seed = fields.String(load_default="", validate=validate.Length(max=64))
+    claim_start = fields.AwareDateTime(load_default=None)
+    claim_end = fields.AwareDateTime(load_default=None)
+    per_wallet_limit = fields.Integer(load_default=1, validate=validate.Range(1, 1000))
+
+    @validates_schema
+    def _consistent(self, data, **kwargs):
+        if data["transfer_policy"] == "holding_period" and not data["holding_period_days"]:
+            raise ValidationError("Required (above 0) for a holding_period drop.", "holding_period_days")
+        if data["transfer_policy"] != "holding_period" and data["holding_period_days"]:
+            raise ValidationError("Only for a holding_period drop.", "holding_period_days")
+        if data["artwork"] == "image" and not data.get("base_image"):
+            raise ValidationError("Required when artwork is 'image'.", "base_image")
+        if data.get("claim_start") and data.get("claim_end") and data["claim_end"] <= data["claim_start"]:
+            raise ValidationError("Must be after claim_start.", "claim_end")
+
+    @post_load
+    def _to_model_fields(self, data, **kwargs):
+        data["holding_period"] = int(data.pop("holding_period_days") * 86400)
+        for key in ("claim_start", "claim_end"):
+            if data.get(key):  # stored as naive UTC
+                data[key] = data[key].astimezone(timezone.utc).replace(tzinfo=None)
+        data["seed"] = data["seed"] or data["slug"]
+        return data
+
+
+class DropSchema(Schema):
+    id = fields.Integer()
+    slug = fields.String()
+    name = fields.String()
+    symbol = fields.String()
+    description = fields.String()
+    issuer_name = fields.String()
+    edition_size = fields.Integer()
+    transfer_policy = fields.String()
+    holding_period = fields.Integer(metadata={"description": "seconds"})
+    royalty_bps = fields.Integer()
+    artwork = fields.String()
+    claim_start = fields.DateTime()
+    claim_end = fields.DateTime()
+    per_wallet_limit = fields.Integer()
+    contract_address = fields.String()
+    content_root = fields.String()
+    status = fields.String(metadata={"description": "rendering | deploying | live | failed"})
+    rendered = fields.Integer(metadata={"description": "items rendered and hashed so far"})
+    paused = fields.Boolean()
+    error = fields.String()
+    created_at = fields.DateTime()
+    minted = fields.Integer()
+    holders = fields.Integer()
+    queued = fields.Integer()
+
+
+class MintSchema(Schema):
+    to = Address(required=True)
+
+
+class MintResultSchema(Schema):
+    item_id = fields.Integer()
+    status = fields.String()
+    token_id = fields.Integer(allow_none=True)
+    tx_hash = fields.String(allow_none=True)
+    error = fields.String(allow_none=True)
+
+
+class AirdropSchema(Schema):
+    recipients = fields.List(fields.String(), required=True, validate=validate.Length(1, 100_000))
+
+
+class AirdropQuerySchema(Schema):
+    dry_run = fields.Boolean(load_default=False)
+
+
+class JobSchema(Schema):
+    id = fields.Integer()
+    drop_id = fields.Integer()
+    total = fields.Integer()
+    done = fields.Integer()
+    failed = fields.Integer()
+    queued = fields.Integer()
+    status = fields.String()
+    tokens_per_second = fields.Float()
+    failures = fields.List(fields.Dict())
+    transactions = fields.List(fields.Dict())
+    created_at = fields.String()
+
+
+class RowReportSchema(Schema):
+    valid = fields.Integer()
+    invalid = fields.List(fields.Dict())

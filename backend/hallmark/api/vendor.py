@@ -1,0 +1,15 @@
+"""Front-end libraries served from the npm packages in node_modules: no CDN (the machines have no internet)."""
+from flask import Blueprint, abort, send_from_directory
+
+from ..config import ROOT
+
+bp = Blueprint("vendor", __name__)
+PACKAGES = {"swagger-ui": ROOT / "node_modules" / "swagger-ui-dist"}
+
+
+@bp.get("/vendor/<package>/<path:filename>")
+def asset(package, filename):
+    folder = PACKAGES.get(package)
+    if folder is None:
+        abort(404)
+    return send_from_directory(folder, filename, max_age=86400)

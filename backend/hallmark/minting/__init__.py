@@ -1,0 +1,1 @@
+"""Drops, the mint queue (airdrop jobs, single mints, claims) and claim codes."""

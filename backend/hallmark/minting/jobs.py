@@ -1,0 +1,103 @@
+"""Airdrop jobs and single mints: rows become queued mint items, the mint worker sends them."""
+from __future__ import annotations
+
+import csv
+import io
+
+from eth_utils import is_address, to_checksum_address
+from sqlalchemy import func, insert, select
+
+from ..models import AirdropJob, ChainTx, Drop, MintItem, utcnow
+from .drops import DropError
+
+MAX_ROWS = 100_000
+
+
+def parse_recipients(text: str) -> tuple[list[tuple[int, str]], list[dict]]:
+    """CSV text (first column, optional header) -> ([(line, checksum address)], [{row, value, reason}])."""
+    good, bad = [], []
+    for line_no, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        cell = row[0].strip() if row else ""
+        if not cell or cell.startswith("#"):
+            continue
+        if line_no == 1 and cell.lower() in ("address", "wallet", "recipient"):
+            continue
+        if is_address(cell):
+            good.append((line_no, to_checksum_address(cell)))
+        else:
+            bad.append({"row": line_no, "value": cell[:100], "reason": "not an Ethereum address"})
+    return good, bad
+
+
+def remaining_supply(session, drop: Drop) -> int:
+    taken = session.scalar(select(func.count()).select_from(MintItem).where(
+        MintItem.drop_id == drop.id, MintItem.status.in_(("queued", "sending", "minted"))))
+    return drop.edition_size - taken
+
+
+def live_drop(session, drop_id: int) -> Drop:
+    drop = session.get(Drop, drop_id)
+    if drop is None:
+        raise DropError(f"no drop {drop_id}", 404, "drop_id")
+    if drop.status != "live":
+        raise DropError(f"drop '{drop.slug}' is {drop.status}, not live yet", 409, "drop_id")
+    return drop
+
+
+def create_job(db, drop_id: int, good: list[tuple[int, str]], bad: list[dict]) -> int:
+    if not good and not bad:
+        raise DropError("no recipients given", 422, "recipients")
+    if len(good) + len(bad) > MAX_ROWS:
+        raise DropError(f"at most {MAX_ROWS} rows per job", 422, "recipients")
+    with db.session() as s:
+        drop = live_drop(s, drop_id)
+        remaining = remaining_supply(s, drop)
+        if len(good) > remaining:
+            raise DropError(f"{len(good)} recipients but only {remaining} items of the drop remain", 409, "recipients")
+        job = AirdropJob(drop_id=drop_id, total=len(good) + len(bad), started_at=utcnow())
+        s.add(job)
+        s.flush()
+        rows = [{"drop_id": drop_id, "recipient": addr, "source": "airdrop", "job_id": job.id, "row_no": line,
+                 "status": "queued"} for line, addr in good]
+        rows += [{"drop_id": drop_id, "recipient": b["value"][:42], "source": "airdrop", "job_id": job.id,
+                  "row_no": b["row"], "status": "failed", "error": b["reason"]} for b in bad]
+        s.execute(insert(MintItem), rows)
+        return job.id
+
+
+def queue_single(db, drop_id: int, recipient: str) -> int:
+    with db.session() as s:
+        drop = live_drop(s, drop_id)
+        if remaining_supply(s, drop) < 1:
+            raise DropError("the edition is sold out", 409, "drop_id")
+        item = MintItem(drop_id=drop_id, recipient=recipient, source="single")
+        s.add(item)
+        s.flush()
+        return item.id
+
+
+def job_status(db, job_id: int) -> dict | None:
+    with db.session() as s:
+        job = s.get(AirdropJob, job_id)
+        if job is None:
+            return None
+        counts = dict(s.execute(select(MintItem.status, func.count()).where(MintItem.job_id == job_id)
+                                .group_by(MintItem.status)).all())
+        failures = [{"row": r, "address": a, "reason": e} for r, a, e in s.execute(
+            select(MintItem.row_no, MintItem.recipient, MintItem.error)
+            .where(MintItem.job_id == job_id, MintItem.status == "failed").order_by(MintItem.row_no).limit(1000))]
+        txs = s.execute(select(ChainTx.tx_hash, ChainTx.status, ChainTx.gas_used).where(ChainTx.id.in_(
+            select(MintItem.tx_id).where(MintItem.job_id == job_id).distinct())).order_by(ChainTx.nonce)).all()
+        last_minted = s.scalar(select(func.max(MintItem.minted_at)).where(MintItem.job_id == job_id))
+    done, failed = counts.get("minted", 0), counts.get("failed", 0)
+    finished = done + failed == job.total
+    elapsed = ((last_minted if finished and last_minted else utcnow()) - job.started_at).total_seconds()
+    return {
+        "id": job.id, "drop_id": job.drop_id, "total": job.total, "done": done, "failed": failed,
+        "queued": counts.get("queued", 0) + counts.get("sending", 0),
+        "status": "finished" if finished else "running",
+        "tokens_per_second": round(done / elapsed, 1) if elapsed > 0 and done else 0.0,
+        "failures": failures,
+        "transactions": [{"hash": h, "status": st, "gas_used": g} for h, st, g in txs],
+        "created_at": job.created_at.isoformat() + "Z",
+    }

@@ -1,0 +1,167 @@
+"""Typed SQLAlchemy 2 models. Drops, the mint queue and its transactions, claims, idempotency, API keys."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .db import Base
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Drop(Base):
+    __tablename__ = "drops"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    symbol: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(Text, default="")
+    issuer_name: Mapped[str] = mapped_column(String(100))
+    edition_size: Mapped[int]
+    transfer_policy: Mapped[str] = mapped_column(String(20))  # transferable | soulbound | holding_period
+    holding_period: Mapped[int] = mapped_column(default=0)  # seconds
+    royalty_bps: Mapped[int] = mapped_column(default=0)
+    artwork: Mapped[str] = mapped_column(String(10), default="fuhu")  # fuhu | image
+    base_image: Mapped[bytes | None] = mapped_column(LargeBinary)
+    seed: Mapped[str] = mapped_column(String(64), default="")
+    public_base_url: Mapped[str] = mapped_column(String(200))
+    claim_start: Mapped[datetime | None]
+    claim_end: Mapped[datetime | None]
+    per_wallet_limit: Mapped[int] = mapped_column(default=1)
+    contract_address: Mapped[str] = mapped_column(String(42), unique=True)  # CREATE2-predicted at creation
+    content_root: Mapped[str | None] = mapped_column(String(66))
+    # rendering -> deploying -> live (paused is a flag, not a status); failed keeps `error`
+    status: Mapped[str] = mapped_column(String(12), default="rendering")
+    rendered: Mapped[int] = mapped_column(default=0)
+    paused: Mapped[bool] = mapped_column(default=False)
+    error: Mapped[str | None] = mapped_column(Text)
+    create_tx_id: Mapped[int | None] = mapped_column(ForeignKey("chain_txs.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ItemHash(Base):
+    """Each serial's content hashes: the leaves of the drop's on-chain content commitment."""
+
+    __tablename__ = "item_hashes"
+
+    drop_id: Mapped[int] = mapped_column(ForeignKey("drops.id"), primary_key=True)
+    serial: Mapped[int] = mapped_column(primary_key=True)
+    image_sha256: Mapped[bytes] = mapped_column(LargeBinary(32))
+    metadata_sha256: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class ChainTx(Base):
+    """A transaction signed by the sender. Stored (raw bytes and hash) before it is broadcast, so after a crash
+    the very same transaction is looked up or re-broadcast, never a second one."""
+
+    __tablename__ = "chain_txs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(80), unique=True)
+    nonce: Mapped[int]
+    tx_hash: Mapped[str] = mapped_column(String(66), unique=True)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(10), default="signed")  # signed | mined | reverted
+    block_number: Mapped[int | None]
+    gas_used: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    mined_at: Mapped[datetime | None]
+
+
+class AirdropJob(Base):
+    __tablename__ = "airdrop_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    drop_id: Mapped[int] = mapped_column(ForeignKey("drops.id"))
+    total: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+class MintItem(Base):
+    """One token to mint. Airdrop rows, single mints and claims all queue here; the mint worker coalesces
+    a drop's queued items into batched `airdrop` transactions."""
+
+    __tablename__ = "mint_items"
+    __table_args__ = (Index("ix_mint_items_queue", "status", "drop_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    drop_id: Mapped[int] = mapped_column(ForeignKey("drops.id"))
+    recipient: Mapped[str] = mapped_column(String(42))
+    source: Mapped[str] = mapped_column(String(10))  # airdrop | single | claim
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("airdrop_jobs.id"), index=True)
+    row_no: Mapped[int | None]  # line in the uploaded CSV / index in the list
+    # queued -> sending (in a signed transaction) -> minted | failed
+    status: Mapped[str] = mapped_column(String(10), default="queued")
+    tx_id: Mapped[int | None] = mapped_column(ForeignKey("chain_txs.id"), index=True)
+    token_id: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    minted_at: Mapped[datetime | None]
+
+
+class ClaimCode(Base):
+    __tablename__ = "claim_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    drop_id: Mapped[int] = mapped_column(ForeignKey("drops.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the code: codes are bearer secrets
+    batch: Mapped[str] = mapped_column(String(40))  # one generation request
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[datetime | None]
+
+
+class Claim(Base):
+    __tablename__ = "claims"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    drop_id: Mapped[int] = mapped_column(ForeignKey("drops.id"), index=True)
+    code_id: Mapped[int] = mapped_column(ForeignKey("claim_codes.id"), unique=True)
+    wallet: Mapped[str] = mapped_column(String(42), index=True)
+    customer_id: Mapped[str | None] = mapped_column(String(64))  # set for custodial claims
+    item_id: Mapped[int] = mapped_column(ForeignKey("mint_items.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CustodialAccount(Base):
+    """A bank-held address derived from the custody seed for a customer without a wallet."""
+
+    __tablename__ = "custodial_accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # also the derivation index
+    customer_id: Mapped[str] = mapped_column(String(64), unique=True)
+    address: Mapped[str] = mapped_column(String(42), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IdempotencyRecord(Base):
+    __tablename__ = "idempotency"
+    __table_args__ = (UniqueConstraint("key", "scope"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200))
+    scope: Mapped[str] = mapped_column(String(200))  # method + route + caller
+    body_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None]  # None while the first request is still running
+    response: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))  # admin | marketing
+    prefix: Mapped[str] = mapped_column(String(12))  # shown in lists; the rest is only ever hashed
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]

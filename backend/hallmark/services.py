@@ -1,0 +1,58 @@
+"""Wires the chain, the sender and the workers for one app instance (started by create_app)."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flask import current_app
+
+from .chain import deployment, keys
+from .chain.contracts import ChainHandles, connect
+from .chain.sender import Sender
+from .db import Database
+from .minting.drops import DropService
+from .minting.queue import MintWorker
+
+log = logging.getLogger(__name__)
+
+
+class ChainUnavailable(Exception):
+    pass
+
+
+@dataclass
+class Services:
+    db: Database
+    handles: ChainHandles
+    sender: Sender
+    minter: MintWorker
+    drops: DropService
+
+    @classmethod
+    def build(cls, config: dict, db: Database) -> "Services":
+        record = deployment.load(config["DEPLOYMENT_FILE"])
+        w3 = connect(config["RPC_URL"])
+        if w3.eth.chain_id != record.chain_id:
+            raise deployment.DeploymentMissing(
+                f"the node at {config['RPC_URL']} is chain {w3.eth.chain_id}, the record is for {record.chain_id}")
+        handles = ChainHandles(w3, record)
+        sender = Sender(w3, keys.load_issuer(config["DATA_DIR"]), db, confirmations=config["CONFIRMATIONS"])
+        minter = MintWorker(db, sender, handles, batch_size=config["MINT_BATCH_SIZE"],
+                            claim_window=config["CLAIM_WINDOW_SECONDS"])
+        drops = DropService(db, sender, handles, config["PUBLIC_BASE_URL"])
+        return cls(db, handles, sender, minter, drops)
+
+    def start(self) -> None:
+        self.minter.start()
+        self.drops.resume_unfinished()
+
+    def stop(self) -> None:
+        self.drops.shutdown()
+        self.minter.stop()
+
+
+def get_services() -> Services:
+    services = current_app.extensions.get("hallmark.services")
+    if services is None:
+        raise ChainUnavailable(current_app.extensions.get("hallmark.services_error", "chain services are not running"))
+    return services
