@@ -70,6 +70,8 @@ def start(port: int, db_path: Path | None = None, log_path: Path | None = None, 
           detach: bool = False) -> Chain:
     """Start Ganache on 127.0.0.1:port; with db_path the chain survives restarts."""
     url = f"http://127.0.0.1:{port}"
+    if is_up(url):  # never mistake someone else's chain for the one we start
+        raise RuntimeError(f"port {port} already has a node answering: stop it or choose another port")
     cmd = [
         ganache_bin(), "--server.host", "127.0.0.1", "--server.port", str(port),
         "--chain.chainId", str(CHAIN_ID), "--chain.hardfork", "shanghai",

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Register the two Ganache 7 networks with brownie (idempotent): hallmark-local is the persistent chain of
-# `make run` (port 8545, attached to, never launched by brownie); hallmark-test is launched by `brownie test`;
-# hallmark-ci and hallmark-setup are chains the backend tests start themselves and run the scripts against.
+# `make run` (port 8545, attached to, never launched by brownie); hallmark-test is launched by `brownie test`.
+# (The backend tests register networks of their own, on free ports, for the chains they start.)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BROWNIE=.venv/bin/brownie
@@ -16,5 +16,3 @@ register() {
 }
 register hallmark-local "${HALLMARK_PORT:-8545}"
 register hallmark-test "${HALLMARK_TEST_PORT:-8555}"
-register hallmark-ci "${HALLMARK_CI_PORT:-8565}"
-register hallmark-setup "${HALLMARK_SETUP_PORT:-8566}"

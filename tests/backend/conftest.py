@@ -1,10 +1,13 @@
 """Backend fixtures: real Ganache processes, the real brownie deploy command, the Flask app and its client."""
 from __future__ import annotations
 
+import fcntl
 import os
+import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -15,8 +18,43 @@ from hallmark.api.auth import create_api_key
 from hallmark.config import ROOT, Config
 
 BIN = Path(sys.executable).parent
-CI_NETWORK, CI_PORT = "hallmark-ci", 8565  # the shared chain of this test session
-SETUP_NETWORK, SETUP_PORT = "hallmark-setup", 8566  # test_setup's own persistent chain
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# Chains of this test session, on free ports under brownie network names of their own, so that test sessions
+# running side by side (and the `make run` chain on 8545) never meet.
+CI_PORT, SETUP_PORT = free_port(), free_port()
+CI_NETWORK, SETUP_NETWORK = f"hallmark-ci-{CI_PORT}", f"hallmark-setup-{SETUP_PORT}"
+MNEMONIC = "test test test test test test test test test test test junk"
+
+
+@contextmanager
+def _network_config_lock():
+    lock_path = Path.home() / ".brownie" / "network-config.lock"
+    lock_path.parent.mkdir(exist_ok=True)
+    with open(lock_path, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def brownie_networks():
+    """Register this session's networks with brownie (as `make setup` does for the fixed ones), then remove them."""
+    ganache = str(ROOT / "node_modules" / ".bin" / "ganache")
+    for name, port in ((CI_NETWORK, CI_PORT), (SETUP_NETWORK, SETUP_PORT)):
+        with _network_config_lock():
+            run(["brownie", "networks", "add", "Development", name, f"cmd={ganache}", "host=http://127.0.0.1",
+                 f"port={port}", "evm_version=shanghai", "accounts=10", f"mnemonic={MNEMONIC}", "chain_id=1337",
+                 "gas_limit=30000000"], {})
+    yield
+    for name in (CI_NETWORK, SETUP_NETWORK):
+        with _network_config_lock():
+            run(["brownie", "networks", "delete", name], {}, check=False)
 
 
 def run(cmd: list[str], env: dict, check: bool = True) -> subprocess.CompletedProcess:
@@ -34,7 +72,10 @@ def data_dir(tmp_path):
 
 
 @pytest.fixture
-def app_for():
+def app_for(stack, monkeypatch):
+    """Apps on the session chain sign with the session's issuer key."""
+    monkeypatch.setenv("HALLMARK_ISSUER_KEY", stack["issuer_key"])
+
     def make(data_dir: Path, port: int, network: str = CI_NETWORK, **overrides):
         config = Config(
             DATA_DIR=data_dir, RPC_URL=f"http://127.0.0.1:{port}", NETWORK=network,
@@ -53,10 +94,10 @@ def stack(tmp_path_factory):
     chain = devchain.start(CI_PORT)
     issuer = Account.create()
     devchain.fund(chain.url, issuer.address, 10_000)
-    env = {"HALLMARK_DATA_DIR": str(data), "HALLMARK_ISSUER_KEY": "0x" + issuer.key.hex().removeprefix("0x")}
-    os.environ.update(env)  # the app under test signs with the same key
-    run(["brownie", "run", "scripts/deploy.py", "--network", CI_NETWORK], env)
-    yield {"data": data, "chain": chain, "issuer": issuer}
+    key = "0x" + issuer.key.hex().removeprefix("0x")
+    run(["brownie", "run", "scripts/deploy.py", "--network", CI_NETWORK],
+        {"HALLMARK_DATA_DIR": str(data), "HALLMARK_ISSUER_KEY": key})
+    yield {"data": data, "chain": chain, "issuer": issuer, "issuer_key": key}
     chain.stop()
 
 

@@ -8,7 +8,9 @@ from web3 import Web3
 from hallmark.art.commitment import leaf_hash
 from hallmark.chain import artifacts
 
-W3 = Web3(Web3.HTTPProvider("http://127.0.0.1:8565"))
+from conftest import CI_PORT
+
+W3 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{CI_PORT}"))
 
 
 def collection(address):

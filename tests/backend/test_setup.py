@@ -8,7 +8,7 @@ from conftest import SETUP_NETWORK as CI_NETWORK, SETUP_PORT as CI_PORT, run
 
 
 def test_chain_restart_keeps_deployment_and_drop(data_dir, app_for, tmp_path):
-    env = {"HALLMARK_DATA_DIR": str(data_dir)}
+    env = {"HALLMARK_DATA_DIR": str(data_dir), "HALLMARK_ISSUER_KEY": ""}  # the dev keystore `chain up` makes
     spec = tmp_path / "drop.yaml"
     spec.write_text("slug: demo\nname: Fuhu Test\nsymbol: FUHU\nedition_size: 8\nissuer_name: Test Bank\n")
     try:
@@ -29,7 +29,7 @@ def test_chain_restart_keeps_deployment_and_drop(data_dir, app_for, tmp_path):
         drop_again = run(["brownie", "run", "scripts/create_drop.py", "main", str(spec), "--network", CI_NETWORK], env)
         assert "already exists" in drop_again.stdout
 
-        with app_for(data_dir, CI_PORT).test_client() as client:
+        with app_for(data_dir, CI_PORT, CI_NETWORK, START_WORKERS=False).test_client() as client:
             health = client.get("/api/health")
         assert health.status_code == 200
         body = health.get_json()
@@ -45,7 +45,7 @@ def test_chain_restart_keeps_deployment_and_drop(data_dir, app_for, tmp_path):
 
 
 def test_health_reports_unreachable_node(data_dir, app_for):
-    with app_for(data_dir, 1).test_client() as client:
+    with app_for(data_dir, 1, START_WORKERS=False).test_client() as client:
         reply = client.get("/api/health")
     assert reply.status_code == 503
     assert reply.get_json()["error"].startswith("node unreachable")
