@@ -71,7 +71,14 @@ def main(spec_path: str = "drops/fuhu-demo.yaml"):
             spec["royalty_bps"], tree.root, account.address, account.address,
         )
         registry.createCollection(cfg, salt, {"from": account})
-    record.drops[spec["slug"]] = {"address": address, "name": content.name, "edition_size": content.edition_size}
+    # everything the backend needs to serve this drop's artwork and metadata (it adopts drops from the record)
+    record.drops[spec["slug"]] = {
+        "address": address, "name": content.name, "symbol": spec["symbol"], "description": content.description,
+        "issuer_name": content.issuer, "edition_size": content.edition_size,
+        "transfer_policy": content.transfer_policy, "holding_period": content.holding_period,
+        "royalty_bps": spec["royalty_bps"], "artwork": content.artwork, "seed": content.seed,
+        "public_base_url": content.public_base_url,
+    }
     record.save(record_path())
     print(f"Drop '{spec['slug']}' is collection {address}")
     return address

@@ -43,6 +43,7 @@ class Services:
         return cls(db, handles, sender, minter, drops)
 
     def start(self) -> None:
+        self.drops.adopt(self.handles.record.drops)
         self.minter.start()
         self.drops.resume_unfinished()
 

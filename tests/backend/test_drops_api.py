@@ -182,3 +182,34 @@ def test_public_routes_and_docs(client):
     missing = client.get("/art/0x0000000000000000000000000000000000000001/1.png")
     assert missing.status_code == 404 and "not a Hallmark collection" in missing.get_json()["message"]
     assert client.get("/no/such/page").get_json()["code"] == 404
+
+
+def test_drop_created_with_brownie_is_adopted_and_served(stack, app_for, tmp_path):
+    from conftest import CI_NETWORK, run
+    data = tmp_path / "adopt"
+    (data / "deployments").mkdir(parents=True)
+    record = stack["data"] / "deployments" / f"{CI_NETWORK}.json"
+    (data / "deployments" / record.name).write_text(record.read_text())
+    spec = tmp_path / "drop.yaml"
+    spec.write_text(f"slug: brownie-{time.time_ns()}\nname: Brownie Drop\nsymbol: BRW\nedition_size: 6\n")
+    env = {"HALLMARK_DATA_DIR": str(data), "HALLMARK_ISSUER_KEY": stack["issuer_key"]}
+    out = run(["brownie", "run", "scripts/create_drop.py", "main", str(spec), "--network", CI_NETWORK], env).stdout
+    address = out.split("is collection ")[1].split()[0]
+
+    app = app_for(data, CI_PORT)
+    try:
+        client = app.test_client()
+        deadline = time.monotonic() + 30
+        while client.get(f"/meta/{address}/1").status_code != 200 or _status(app, address) != "live":
+            assert time.monotonic() < deadline, _status(app, address)
+            time.sleep(0.1)
+        assert client.get(f"/meta/{address.lower()}/6").get_json()["name"] == "Brownie Drop #6"
+    finally:
+        app.extensions["hallmark.services"].stop()
+
+
+def _status(app, address):
+    from hallmark.models import Drop
+    from sqlalchemy import select
+    with app.extensions["hallmark.db"].session() as s:
+        return s.scalar(select(Drop.status).where(Drop.contract_address == address))

@@ -57,6 +57,20 @@ class DropService:
         self._builder.submit(self._build, drop.id)
         return drop
 
+    def adopt(self, record_drops: dict) -> None:
+        """Take in drops created with the brownie scripts (listed in the deployment record) so their artwork and
+        metadata are served too; their content is re-rendered and must match the on-chain commitment."""
+        fields = ("name", "symbol", "description", "issuer_name", "edition_size", "transfer_policy",
+                  "holding_period", "royalty_bps", "artwork", "seed", "public_base_url")
+        with self.db.session() as s:
+            known = {a.lower() for a in s.scalars(select(Drop.contract_address))}
+            slugs = set(s.scalars(select(Drop.slug)))
+            for slug, info in record_drops.items():
+                if info["address"].lower() in known or slug in slugs or not all(f in info for f in fields):
+                    continue
+                s.add(Drop(slug=slug, contract_address=info["address"], status="rendering",
+                           **{f: info[f] for f in fields}))
+
     def resume_unfinished(self) -> None:
         with self.db.session() as s:
             ids = list(s.scalars(select(Drop.id).where(Drop.status.in_(("rendering", "deploying")))))
@@ -116,7 +130,11 @@ class DropService:
                 drop.holding_period, issuer, drop.royalty_bps, bytes.fromhex(drop.content_root[2:]), issuer, issuer,
             )
             salt = collection_salt(drop.slug)
-        if not self.handles.registry.functions.isOfficial(drop.contract_address).call():
+        if self.handles.registry.functions.isOfficial(drop.contract_address).call():
+            on_chain = "0x" + self.handles.collection(drop.contract_address).functions.contentRoot().call().hex()
+            if on_chain != drop.content_root:
+                raise DropError(f"rendered content {drop.content_root} does not match the on-chain commitment {on_chain}")
+        else:
             call = self.handles.registry.functions.createCollection(config, salt)
 
             def remember(session, tx):
