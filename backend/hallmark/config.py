@@ -26,6 +26,9 @@ class Config:
         self.CONFIRMATIONS = int(env("HALLMARK_CONFIRMATIONS", "0"))
         self.MINT_BATCH_SIZE = int(env("HALLMARK_MINT_BATCH_SIZE", "500"))
         self.CLAIM_WINDOW_SECONDS = float(env("HALLMARK_CLAIM_WINDOW_SECONDS", "1.0"))
+        self.INDEX_CONFIRMATIONS = int(env("HALLMARK_INDEX_CONFIRMATIONS", "0"))
+        self.INDEX_PAGE_SIZE = int(env("HALLMARK_INDEX_PAGE_SIZE", "2000"))
+        self.INDEX_POLL_SECONDS = float(env("HALLMARK_INDEX_POLL_SECONDS", "0.5"))
         self.START_WORKERS = env("HALLMARK_START_WORKERS", "1") == "1"
         self.MAX_CONTENT_LENGTH = int(env("HALLMARK_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
         for key, value in overrides.items():

@@ -165,3 +165,80 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+
+
+# ---------------------------------------------------------------- the chain index (rebuilt from logs by `indexer`)
+
+class IndexedCollection(Base):
+    """An official collection, as announced by the registry's CollectionCreated event."""
+
+    __tablename__ = "ix_collections"
+
+    address: Mapped[str] = mapped_column(String(42), primary_key=True)  # checksummed
+    name: Mapped[str] = mapped_column(String(100))
+    symbol: Mapped[str] = mapped_column(String(32))
+    max_supply: Mapped[int]
+    transfer_policy: Mapped[int]
+    content_root: Mapped[str] = mapped_column(String(66))
+    block_number: Mapped[int]
+    tx_hash: Mapped[str] = mapped_column(String(66))
+    created_at: Mapped[datetime]
+    paused: Mapped[bool] = mapped_column(default=False)
+
+
+class IndexedToken(Base):
+    __tablename__ = "ix_tokens"
+    __table_args__ = (Index("ix_tokens_owner", "owner", "collection", "token_id"),)
+
+    collection: Mapped[str] = mapped_column(String(42), primary_key=True)
+    token_id: Mapped[int] = mapped_column(primary_key=True)
+    owner: Mapped[str] = mapped_column(String(42))  # zero address once burned
+    minted_block: Mapped[int]
+    minted_tx: Mapped[str] = mapped_column(String(66))
+    minted_at: Mapped[datetime]
+    acquired_at: Mapped[datetime]  # when the current owner received it
+    acquired_block: Mapped[int]
+    burned: Mapped[bool] = mapped_column(default=False)
+    redeemed_at: Mapped[datetime | None]
+    redeemed_tx: Mapped[str | None] = mapped_column(String(66))
+    redeemed_block: Mapped[int | None]
+    metadata_updated_at: Mapped[datetime | None]
+
+
+class IndexedTransfer(Base):
+    __tablename__ = "ix_transfers"
+    __table_args__ = (
+        UniqueConstraint("tx_hash", "log_index"),
+        Index("ix_transfers_token", "collection", "token_id", "block_number"),
+        Index("ix_transfers_block", "block_number"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    collection: Mapped[str] = mapped_column(String(42))
+    token_id: Mapped[int]
+    from_address: Mapped[str] = mapped_column(String(42))
+    to_address: Mapped[str] = mapped_column(String(42))
+    block_number: Mapped[int]
+    tx_hash: Mapped[str] = mapped_column(String(66))
+    log_index: Mapped[int]
+    timestamp: Mapped[datetime]
+
+
+class IndexedBlock(Base):
+    """Hashes of blocks the index stands on: a hash that no longer matches means a reorg or a replaced chain."""
+
+    __tablename__ = "ix_blocks"
+
+    number: Mapped[int] = mapped_column(primary_key=True)
+    hash: Mapped[str] = mapped_column(String(66))
+    timestamp: Mapped[datetime]
+
+
+class IndexCursor(Base):
+    __tablename__ = "ix_cursor"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # one row per registry
+    registry: Mapped[str] = mapped_column(String(42), unique=True)
+    last_block: Mapped[int]  # everything up to and including this block is indexed
+    rewinds: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -10,6 +10,7 @@ from .chain import deployment, keys
 from .chain.contracts import ChainHandles, connect
 from .chain.sender import Sender
 from .db import Database
+from .indexer.follower import Indexer
 from .minting.drops import DropService
 from .minting.queue import MintWorker
 
@@ -27,6 +28,7 @@ class Services:
     sender: Sender
     minter: MintWorker
     drops: DropService
+    indexer: Indexer
 
     @classmethod
     def build(cls, config: dict, db: Database) -> "Services":
@@ -40,16 +42,21 @@ class Services:
         minter = MintWorker(db, sender, handles, batch_size=config["MINT_BATCH_SIZE"],
                             claim_window=config["CLAIM_WINDOW_SECONDS"])
         drops = DropService(db, sender, handles, config["PUBLIC_BASE_URL"])
-        return cls(db, handles, sender, minter, drops)
+        indexer = Indexer(db, connect(config["RPC_URL"]), record.registry, record.block_number,
+                          confirmations=config["INDEX_CONFIRMATIONS"], page_size=config["INDEX_PAGE_SIZE"],
+                          poll_interval=config["INDEX_POLL_SECONDS"])
+        return cls(db, handles, sender, minter, drops, indexer)
 
     def start(self) -> None:
         self.drops.adopt(self.handles.record.drops)
         self.minter.start()
         self.drops.resume_unfinished()
+        self.indexer.start()
 
     def stop(self) -> None:
         self.drops.shutdown()
         self.minter.stop()
+        self.indexer.stop()
 
 
 def get_services() -> Services:

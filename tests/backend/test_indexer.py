@@ -1,0 +1,153 @@
+"""The indexer against real Ganache chains: catching up, paging, resuming, rewinding on reorgs and resets."""
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from hallmark.db import Database
+from hallmark.indexer.follower import Indexer
+from hallmark.models import IndexCursor, IndexedCollection, IndexedToken, IndexedTransfer
+
+from chainutil import OwnChain, new_addresses
+from conftest import free_port
+
+
+@pytest.fixture
+def own():
+    chain = OwnChain(free_port())
+    yield chain
+    chain.stop()
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = Database(f"sqlite:///{tmp_path / 'index.db'}")
+    database.create_all()
+    return database
+
+
+def count(db, model, *where):
+    with db.session() as s:
+        return s.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def owners(db, collection):
+    with db.session() as s:
+        return dict(s.execute(select(IndexedToken.token_id, IndexedToken.owner)
+                              .where(IndexedToken.collection == collection.address)).all())
+
+
+def test_catches_up_pages_and_resumes(own, db):
+    start = own.deploy_registry()
+    coll = own.create_collection(1)
+    holders = new_addresses(25)
+    for i in range(0, 25, 5):  # five blocks with five mints each
+        own.send(coll.functions.airdrop(holders[i:i + 5]))
+    lookalike = own.deploy("HallmarkCollection")[0]  # not created by the registry: never indexed
+
+    indexer = Indexer(db, own.w3, own.registry.address, start, page_size=2)
+    indexer.catch_up()
+    assert count(db, IndexedCollection) == 1
+    assert owners(db, coll) == {i + 1: h for i, h in enumerate(holders)}
+    assert count(db, IndexedTransfer) == 25
+    assert count(db, IndexedToken, IndexedToken.collection == lookalike.address) == 0
+
+    # transfers, redemption and a burn move the index on
+    alice = new_addresses(1)[0]
+    own.send(coll.functions.mint(own.account.address))
+    own.send(coll.functions.transferFrom(own.account.address, alice, 26))
+    own.send(coll.functions.redeem(3))
+
+    # a second indexer on the same database resumes from the cursor: nothing is indexed twice
+    again = Indexer(db, own.w3, own.registry.address, start)
+    again.catch_up()
+    assert count(db, IndexedTransfer) == 27
+    with db.session() as s:
+        token = s.get(IndexedToken, (coll.address, 26))
+        assert token.owner == alice and token.minted_block < token.acquired_block
+        assert s.get(IndexedToken, (coll.address, 3)).redeemed_at is not None
+
+
+def test_node_that_caps_log_ranges(own, db):
+    start = own.deploy_registry()
+    coll = own.create_collection(1)
+    for holder in new_addresses(6):
+        own.send(coll.functions.mint(holder))
+
+    class CappedIndexer(Indexer):
+        def _rpc(self, method, params):
+            if method == "eth_getLogs":
+                span = int(params[0]["toBlock"], 16) - int(params[0]["fromBlock"], 16)
+                if span > 2:
+                    raise RuntimeError("eth_getLogs: block range too large, max 3 blocks")
+            return super()._rpc(method, params)
+
+    indexer = CappedIndexer(db, own.w3, own.registry.address, start, page_size=1000)
+    indexer.catch_up()
+    assert indexer.page_size <= 3
+    assert count(db, IndexedToken) == 6
+
+
+def test_rewinds_on_reorg(own, db):
+    start = own.deploy_registry()
+    coll = own.create_collection(1)
+    first = new_addresses(3)
+    own.send(coll.functions.airdrop(first))
+    indexer = Indexer(db, own.w3, own.registry.address, start)
+    indexer.catch_up()
+    snapshot = own.w3.provider.make_request("evm_snapshot", [])["result"]
+    orphaned = new_addresses(4)
+    own.send(coll.functions.airdrop(orphaned))
+    indexer.catch_up()
+    assert count(db, IndexedToken) == 7
+
+    # the last block is replaced by a different one (another history from the snapshot on)
+    own.w3.provider.make_request("evm_revert", [snapshot])
+    replacement = new_addresses(2)
+    own.send(coll.functions.airdrop(replacement))
+    own.send(coll.functions.mint(replacement[0]))
+    indexer.catch_up()
+    assert owners(db, coll) == {1: first[0], 2: first[1], 3: first[2], 4: replacement[0], 5: replacement[1],
+                                6: replacement[0]}
+    with db.session() as s:
+        assert s.scalar(select(IndexCursor.rewinds)) == 1
+
+
+def test_starts_over_when_the_chain_is_replaced(db):
+    port = free_port()
+    chain = OwnChain(port)
+    try:
+        start = chain.deploy_registry()
+        coll = chain.create_collection(1)
+        chain.send(coll.functions.airdrop(new_addresses(5)))
+        indexer = Indexer(db, chain.w3, chain.registry.address, start)
+        indexer.catch_up()
+        assert count(db, IndexedToken) == 5
+    finally:
+        chain.stop()
+
+    # a fresh chain on the same port: same deployer, so the same registry address, but another history
+    chain = OwnChain(port)
+    try:
+        chain.deploy_registry()
+        coll = chain.create_collection(1)
+        holder = new_addresses(1)[0]
+        chain.send(coll.functions.mint(holder))
+        indexer.catch_up()
+        assert owners(db, coll) == {1: holder}
+        assert count(db, IndexedTransfer) == 1
+    finally:
+        chain.stop()
+
+
+def test_app_indexes_a_confirmed_transfer_within_two_seconds(app, make_drop, client, staff):
+    drop = make_drop()
+    holder = new_addresses(1)[0]
+    reply = client.post(f"/api/drops/{drop['id']}/mint", json={"to": holder},
+                        headers={**staff, "Idempotency-Key": f"m-{time.time_ns()}"})
+    assert reply.get_json()["status"] == "minted"
+    confirmed = time.monotonic()
+    db = app.extensions["hallmark.db"]
+    while count(db, IndexedToken, IndexedToken.owner == holder) == 0:
+        assert time.monotonic() - confirmed < 2, "not indexed within 2 s"
+        time.sleep(0.05)
