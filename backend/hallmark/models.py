@@ -51,8 +51,10 @@ class ItemHash(Base):
 
     drop_id: Mapped[int] = mapped_column(ForeignKey("drops.id"), primary_key=True)
     serial: Mapped[int] = mapped_column(primary_key=True)
-    image_sha256: Mapped[bytes] = mapped_column(LargeBinary(32))
+    image_sha256: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)
     metadata_sha256: Mapped[bytes] = mapped_column(LargeBinary(32))
+    phash_card: Mapped[bytes] = mapped_column(LargeBinary(32))  # perceptual fingerprints, see art.fingerprint
+    phash_qr: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 
 class ChainTx(Base):
@@ -242,3 +244,19 @@ class IndexCursor(Base):
     last_block: Mapped[int]  # everything up to and including this block is indexed
     rewinds: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OwnershipChallenge(Base):
+    """A single-use, expiring EIP-4361 (Sign-In with Ethereum) message a holder signs to prove ownership."""
+
+    __tablename__ = "ownership_challenges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(32), unique=True)
+    collection: Mapped[str] = mapped_column(String(42))
+    token_id: Mapped[int]
+    address: Mapped[str] = mapped_column(String(42))
+    message: Mapped[str] = mapped_column(Text)
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

@@ -13,6 +13,8 @@ from .db import Database
 from .indexer.follower import Indexer
 from .minting.drops import DropService
 from .minting.queue import MintWorker
+from .verify.ownership import OwnershipProofs
+from .verify.verdict import Verifier
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,8 @@ class Services:
     minter: MintWorker
     drops: DropService
     indexer: Indexer
+    verifier: Verifier
+    proofs: OwnershipProofs
 
     @classmethod
     def build(cls, config: dict, db: Database) -> "Services":
@@ -45,7 +49,9 @@ class Services:
         indexer = Indexer(db, connect(config["RPC_URL"]), record.registry, record.block_number,
                           confirmations=config["INDEX_CONFIRMATIONS"], page_size=config["INDEX_PAGE_SIZE"],
                           poll_interval=config["INDEX_POLL_SECONDS"])
-        return cls(db, handles, sender, minter, drops, indexer)
+        verifier = Verifier(db, handles)
+        proofs = OwnershipProofs(db, handles, config["PUBLIC_BASE_URL"], record.chain_id)
+        return cls(db, handles, sender, minter, drops, indexer, verifier, proofs)
 
     def start(self) -> None:
         self.drops.adopt(self.handles.record.drops)

@@ -13,7 +13,8 @@ from typing import Callable, Iterator
 from eth_utils import keccak
 
 from .commitment import ContentTree, leaf_hash
-from .render import ItemSpec, image_sha256, render_item
+from .fingerprint import fingerprint
+from .render import ItemSpec, image_sha256, render_item, render_item_and_image
 from .fuhu import fuhu_traits
 
 POLICY_NAMES = ("transferable", "soulbound", "holding_period")  # index = the contract's TransferPolicy
@@ -85,6 +86,11 @@ class DropContent:
 
     def hashes(self, serial: int) -> tuple[bytes, bytes]:
         return image_sha256(self.image(serial)), hashlib.sha256(self.metadata(serial)).digest()
+
+    def record(self, serial: int) -> tuple[bytes, bytes, bytes, bytes]:
+        """Image and metadata SHA-256 plus the card's perceptual fingerprints (for image checks)."""
+        png, card = render_item_and_image(self.item_spec(serial))
+        return (image_sha256(png), hashlib.sha256(self.metadata(serial)).digest(), *fingerprint(card))
 
     def iter_hashes(self) -> Iterator[tuple[int, bytes, bytes]]:
         for serial in range(1, self.edition_size + 1):

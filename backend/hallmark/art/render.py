@@ -66,6 +66,12 @@ def render_item(spec: ItemSpec) -> bytes:
     return _png(_render_card(spec))
 
 
+def render_item_and_image(spec: ItemSpec) -> tuple[bytes, Image.Image]:
+    """The PNG bytes and the decoded card, for callers that also fingerprint it (saves decoding the PNG)."""
+    card = _render_card(spec)
+    return _png(card), card
+
+
 def render_preview(spec: ItemSpec, size: int = 256) -> bytes:
     return _png(_render_card(spec).resize((size, size), Image.LANCZOS))
 

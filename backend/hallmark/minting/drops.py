@@ -103,8 +103,9 @@ class DropService:
         for serial in range(done + 1, content.edition_size + 1):  # resumes after a restart
             if self._stopping.is_set():
                 return
-            image, meta = content.hashes(serial)
-            batch.append(ItemHash(drop_id=drop_id, serial=serial, image_sha256=image, metadata_sha256=meta))
+            image, meta, phash_card, phash_qr = content.record(serial)
+            batch.append(ItemHash(drop_id=drop_id, serial=serial, image_sha256=image, metadata_sha256=meta,
+                                  phash_card=phash_card, phash_qr=phash_qr))
             if len(batch) == 100 or serial == content.edition_size:
                 with self.db.session() as s:
                     s.add_all(batch)

@@ -1,0 +1,138 @@
+"""Public authenticity checks, image checks, ownership proofs and wallet lookups (answers from the index)."""
+from __future__ import annotations
+
+import re
+
+from flask import request
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, fields, validate
+
+from ..services import get_services
+from ..verify import images, wallets
+from ..verify.ownership import ProofRefused
+from .idempotency import idempotent
+from .schemas import Address
+
+bp = Blueprint("verify", __name__, url_prefix="/api", description="Authenticity, ownership and wallets (public)")
+VERIFY_PATH = re.compile(r"/v/(0x[0-9a-fA-F]{40})/(\d+)")
+HASH = validate.Regexp(r"^0x[0-9a-fA-F]{64}$", error="A 0x-prefixed 32-byte hex digest.")
+
+
+class ContentQuery(Schema):
+    image_sha256 = fields.String(validate=HASH, metadata={"description": "check this image file instead"})
+    metadata_sha256 = fields.String(validate=HASH)
+
+
+class CodeQuery(Schema):
+    code = fields.String(required=True, metadata={"description": "the item's verify URL (from its QR code) or "
+                                                                 "<contract>/<token id>"})
+
+
+class PageQuery(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 100_000))
+    per_page = fields.Integer(load_default=24, validate=validate.Range(1, 100))
+
+
+class ChallengeRequest(Schema):
+    address = Address(required=True, metadata={"description": "the wallet that will sign"})
+    collection = Address(required=True)
+    token_id = fields.Integer(required=True, validate=validate.Range(1))
+
+
+class ProofRequest(Schema):
+    message = fields.String(required=True, validate=validate.Length(1, 4000))
+    signature = fields.String(required=True, validate=validate.Regexp(r"^0x[0-9a-fA-F]{130}$", error=(
+        "A 65-byte 0x-prefixed hex signature.")))
+
+
+def _digest(value: str | None) -> bytes | None:
+    return bytes.fromhex(value[2:]) if value else None
+
+
+@bp.route("/verify/<string:address>/<int:token_id>")
+@bp.arguments(ContentQuery, location="query")
+@bp.response(200)
+def verify_item(query, address, token_id):
+    """Verdict (authentic / counterfeit / unknown) for a contract and token id, with every reason."""
+    try:
+        return get_services().verifier.item(address, token_id, _digest(query.get("image_sha256")),
+                                            _digest(query.get("metadata_sha256")))
+    except ValueError as exc:
+        abort(422, message=str(exc), errors={"path": {"address": [str(exc)]}})
+
+
+@bp.route("/verify")
+@bp.arguments(CodeQuery, location="query")
+@bp.response(200)
+def verify_code(query):
+    """Verdict for the code in an item's QR verify URL."""
+    code = query["code"].strip()
+    match = VERIFY_PATH.search(code) or re.fullmatch(r"(0x[0-9a-fA-F]{40})[/#:](\d+)", code)
+    if not match:
+        abort(422, message="not an item code: expected a verify URL or <contract>/<token id>",
+              errors={"query": {"code": ["Not an item code."]}})
+    return get_services().verifier.item(match.group(1), int(match.group(2)))
+
+
+@bp.route("/verify/drop/<string:slug>/<int:serial>")
+@bp.response(200)
+def verify_drop_serial(slug, serial):
+    """Verdict by drop and serial."""
+    answer = get_services().verifier.by_drop(slug, serial)
+    if answer is None:
+        abort(404, message=f"no drop '{slug}'", errors={"path": {"slug": ["Unknown drop."]}})
+    return answer
+
+
+@bp.route("/verify/image", methods=["POST"])
+@bp.response(200)
+def verify_image():
+    """Upload a picture (multipart field `file`): the genuine file, an altered copy of an item, or no match."""
+    upload = request.files.get("file")
+    if upload is None:
+        abort(422, message="send the picture in the multipart field 'file'",
+              errors={"files": {"file": ["Missing data for required field."]}})
+    data = upload.read(images.MAX_BYTES + 1)
+    try:
+        match = images.match_image(get_services().db, data)
+    except images.ImageRejected as exc:
+        status = 413 if "larger" in str(exc) else 415 if "only" in str(exc) else 422
+        abort(status, message=str(exc), errors={"files": {"file": [str(exc)]}})
+    if match["match"] != "none":
+        match["item"] = get_services().verifier.item(match["collection"], match["token_id"])
+    return match
+
+
+@bp.route("/ownership/challenge", methods=["POST"])
+@idempotent(required=False)
+@bp.arguments(ChallengeRequest)
+@bp.response(201)
+def ownership_challenge(data):
+    """A single-use Sign-In with Ethereum message (valid 5 minutes) for the holder to sign."""
+    try:
+        return get_services().proofs.challenge(data["address"], data["collection"], data["token_id"])
+    except ProofRefused as exc:
+        abort(422, message=str(exc), errors={"json": {exc.field: [str(exc)]}})
+
+
+@bp.route("/ownership/verify", methods=["POST"])
+@bp.arguments(ProofRequest)
+@bp.response(200)
+def ownership_verify(data):
+    """Check a signed challenge: signature, single use, expiry, domain, and that the signer holds the item now."""
+    try:
+        return get_services().proofs.verify(data["message"], data["signature"])
+    except ProofRefused as exc:
+        abort(403, message=str(exc), errors={"json": {exc.field: [str(exc)]}})
+
+
+@bp.route("/wallets/<string:address>")
+@bp.arguments(PageQuery, location="query")
+@bp.response(200)
+def wallet(query, address):
+    """Every official collectible an address holds, across drops, paged, newest first."""
+    try:
+        Address().deserialize(address)
+    except Exception:
+        abort(422, message="not an Ethereum address", errors={"path": {"address": ["Not a valid Ethereum address."]}})
+    return wallets.holdings(get_services().db, address, query["page"], query["per_page"])

@@ -1,0 +1,1 @@
+"""Customer-facing answers from the index: verdicts with reasons, image checks, ownership proofs, wallets."""

@@ -1,0 +1,66 @@
+"""Image check: an uploaded picture is the genuine file (SHA-256), an altered copy or screenshot of an item
+(perceptual near-match), or no item of this bank's at all."""
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import select
+
+from ..art.fingerprint import distance, fingerprint_upload
+from ..db import Database
+from ..models import Drop, ItemHash
+
+ALLOWED_TYPES = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg", b"RIFF": "image/webp", b"GIF8": "image/gif"}
+MAX_BYTES = 8 * 1024 * 1024
+NEAR_CARD_BITS = 48  # of 256: a re-encoded or resized card measures under 10, another item of the drop 36+
+AMBIGUOUS_MARGIN = 8
+
+
+class ImageRejected(ValueError):
+    pass
+
+
+def check_type(data: bytes) -> str:
+    if not data:
+        raise ImageRejected("the file is empty")
+    if len(data) > MAX_BYTES:
+        raise ImageRejected(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB")
+    for magic, kind in ALLOWED_TYPES.items():
+        if data.startswith(magic):
+            return kind
+    raise ImageRejected("only PNG, JPEG, WebP or GIF images can be checked")
+
+
+def match_image(db: Database, data: bytes) -> dict:
+    check_type(data)
+    digest = hashlib.sha256(data).digest()
+    with db.session() as s:
+        exact = s.execute(select(Drop.contract_address, ItemHash.serial).join(Drop, Drop.id == ItemHash.drop_id)
+                          .where(ItemHash.image_sha256 == digest)).first()
+    if exact:
+        return {"match": "exact", "collection": exact[0], "token_id": exact[1],
+                "detail": "this file is byte for byte the genuine artwork of the item"}
+    try:
+        card, qr = fingerprint_upload(data)
+    except ValueError as exc:
+        raise ImageRejected(str(exc)) from None
+    scored = []
+    with db.session() as s:
+        for address, serial, fp_card, fp_qr in s.execute(
+                select(Drop.contract_address, ItemHash.serial, ItemHash.phash_card, ItemHash.phash_qr)
+                .join(Drop, Drop.id == ItemHash.drop_id)):
+            card_bits = distance(card, fp_card)
+            if card_bits <= NEAR_CARD_BITS:
+                scored.append((card_bits + distance(qr, fp_qr), card_bits, address, serial))
+    if not scored:
+        return {"match": "none", "detail": "this picture does not look like any of the bank's collectibles"}
+    scored.sort()
+    best = scored[0]
+    near = {"match": "near", "collection": best[2], "token_id": best[3], "distance": best[1],
+            "detail": f"looks like item No. {best[3]} but the file differs: an altered copy or a screenshot, "
+                      "not the original file"}
+    close = [s for s in scored[1:] if s[0] - best[0] < AMBIGUOUS_MARGIN]
+    if close:
+        near["alternatives"] = [{"collection": a, "token_id": t} for _, _, a, t in close[:5]]
+        near["detail"] += "; it also resembles other items, so check the serial on the picture"
+    return near

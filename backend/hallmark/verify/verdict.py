@@ -1,0 +1,173 @@
+"""The verdict on one item (authentic / counterfeit / unknown) and every reason behind it, from the index."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from eth_utils import is_address, to_checksum_address
+from sqlalchemy import func, select
+
+from ..art.commitment import ContentTree, leaf_hash, verify as verify_proof
+from ..art.content import POLICY_NAMES
+from ..art.render import format_serial
+from ..db import Database
+from ..models import Drop, IndexedCollection, IndexedToken, IndexedTransfer, ItemHash, utcnow
+
+ZERO = "0x" + "00" * 20
+
+
+@dataclass
+class Verdict:
+    checks: list[dict] = field(default_factory=list)
+
+    def check(self, name: str, ok: bool | None, detail: str) -> None:
+        """ok: True passed, False proves it is not genuine, None could not be decided."""
+        self.checks.append({"check": name, "ok": ok, "detail": detail})
+
+    @property
+    def verdict(self) -> str:
+        if any(c["ok"] is False for c in self.checks):
+            return "counterfeit"
+        if any(c["ok"] is None for c in self.checks):
+            return "unknown"
+        return "authentic"
+
+
+class Verifier:
+    def __init__(self, db: Database, handles=None):
+        self.db = db
+        self.handles = handles  # read-only chain access, only for addresses the registry never announced
+        self._trees: dict[int, ContentTree] = {}
+
+    def tree(self, drop_id: int) -> ContentTree | None:
+        if drop_id not in self._trees:
+            with self.db.session() as s:
+                rows = s.execute(select(ItemHash.serial, ItemHash.image_sha256, ItemHash.metadata_sha256)
+                                 .where(ItemHash.drop_id == drop_id).order_by(ItemHash.serial)).all()
+            if not rows:
+                return None
+            self._trees[drop_id] = ContentTree.build([leaf_hash(*row) for row in rows])
+        return self._trees[drop_id]
+
+    def by_drop(self, slug: str, serial: int) -> dict | None:
+        with self.db.session() as s:
+            address = s.scalar(select(Drop.contract_address).where(Drop.slug == slug))
+        return None if address is None else self.item(address, serial)
+
+    def item(self, address: str, token_id: int, image_sha256: bytes | None = None,
+             metadata_sha256: bytes | None = None) -> dict:
+        if not is_address(address):
+            raise ValueError("not an Ethereum address")
+        address = to_checksum_address(address)
+        v = Verdict()
+        with self.db.session() as s:
+            coll = s.get(IndexedCollection, address)
+            drop = s.scalar(select(Drop).where(Drop.contract_address == address))
+            token = s.get(IndexedToken, (address, token_id))
+            history = s.execute(select(IndexedTransfer).where(
+                IndexedTransfer.collection == address, IndexedTransfer.token_id == token_id
+            ).order_by(IndexedTransfer.block_number, IndexedTransfer.log_index)).scalars().all()
+        answer: dict = {"collection": {"address": address, "official": coll is not None}, "token_id": token_id}
+
+        if coll is None:
+            self._not_official(v, address, answer)
+            return self._finish(v, answer)
+        v.check("registry", True, "the contract was created by the bank's on-chain registry")
+        answer["collection"].update(name=coll.name, symbol=coll.symbol, edition_size=coll.max_supply,
+                                    created_at=_iso(coll.created_at), content_root=coll.content_root,
+                                    paused=coll.paused)
+        answer["serial_label"] = format_serial(token_id, coll.max_supply) if 1 <= token_id <= coll.max_supply else None
+        if drop is not None:
+            answer["drop"] = {"slug": drop.slug, "name": drop.name, "issuer": drop.issuer_name,
+                              "description": drop.description}
+            answer["image_url"] = f"{drop.public_base_url}/art/{address}/{token_id}.png"
+            answer["metadata_url"] = f"{drop.public_base_url}/meta/{address.lower()}/{token_id}"
+            answer["verify_url"] = f"{drop.public_base_url}/v/{address}/{token_id}"
+
+        if token is None:
+            if 1 <= token_id <= coll.max_supply:
+                v.check("token", None, f"serial {token_id} has not been minted (yet)")
+            else:
+                v.check("token", False, f"serial {token_id} is outside this edition (1..{coll.max_supply})")
+            return self._finish(v, answer)
+        if token.burned:
+            v.check("token", False, "this item was burned: it no longer exists")
+        else:
+            v.check("token", True, f"token {token_id} exists")
+        answer.update(
+            owner=None if token.burned else token.owner,
+            minted={"tx": token.minted_tx, "block": token.minted_block, "at": _iso(token.minted_at)},
+            acquired_at=_iso(token.acquired_at),
+            redeemed=token.redeemed_at is not None, redeemed_at=_iso(token.redeemed_at),
+            history=[{"from": t.from_address, "to": t.to_address, "tx": t.tx_hash, "block": t.block_number,
+                      "at": _iso(t.timestamp), "kind": _kind(t)} for t in history],
+        )
+        answer["policy"] = self._policy(coll, drop, token)
+        self._content(v, coll, drop, token_id, image_sha256, metadata_sha256, answer)
+        return self._finish(v, answer)
+
+    # ------------------------------------------------------------------ the parts
+
+    def _not_official(self, v: Verdict, address: str, answer: dict) -> None:
+        code = self.handles.w3.eth.get_code(address) if self.handles else b""
+        if not code:
+            v.check("registry", None, "there is no contract at this address on this chain")
+            return
+        v.check("registry", False, "this contract is NOT in the bank's on-chain registry of official collections")
+        name = _try(lambda: self.handles.collection(address).functions.name().call())
+        answer["collection"]["name"] = name
+        if name:
+            with self.db.session() as s:
+                official = s.scalar(select(IndexedCollection).where(func.lower(IndexedCollection.name) == name.lower()))
+            if official is not None:
+                v.check("lookalike", False, f"it copies the name of the official drop '{official.name}' "
+                                            f"({official.address}): a lookalike")
+
+    def _policy(self, coll, drop, token) -> dict:
+        policy = {"name": POLICY_NAMES[coll.transfer_policy], "locked": coll.transfer_policy == 1}
+        if coll.transfer_policy == 2 and drop is not None:
+            unlocks = token.minted_at + timedelta(seconds=drop.holding_period)
+            policy.update(holding_period=drop.holding_period, unlocks_at=_iso(unlocks), locked=utcnow() < unlocks)
+        return policy
+
+    def _content(self, v, coll, drop, token_id, image_sha256, metadata_sha256, answer) -> None:
+        tree = self.tree(drop.id) if drop is not None else None
+        if tree is None:
+            v.check("content", None, "this server does not hold the drop's artwork, so it cannot check it")
+            return
+        if "0x" + tree.root.hex() != coll.content_root:
+            v.check("content", False, "the artwork and metadata served for this drop do not match the on-chain "
+                                      "commitment")
+            return
+        with self.db.session() as s:
+            stored = s.get(ItemHash, (drop.id, token_id))
+        proof = tree.proof(token_id)
+        answer["content"] = {"root": coll.content_root, "image_sha256": "0x" + stored.image_sha256.hex(),
+                             "metadata_sha256": "0x" + stored.metadata_sha256.hex(),
+                             "proof": ["0x" + p.hex() for p in proof]}
+        image = image_sha256 or stored.image_sha256
+        meta = metadata_sha256 or stored.metadata_sha256
+        if not verify_proof(tree.root, leaf_hash(token_id, image, meta), proof):
+            v.check("content", False, "the artwork or metadata given does not match the on-chain commitment: "
+                                      "an altered copy")
+        else:
+            v.check("content", True, "artwork and metadata match the on-chain content commitment")
+
+    @staticmethod
+    def _finish(v: Verdict, answer: dict) -> dict:
+        return {"verdict": v.verdict, "reasons": v.checks, **answer}
+
+
+def _kind(t) -> str:
+    return "mint" if t.from_address == ZERO else "burn" if t.to_address == ZERO else "transfer"
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.isoformat() + "Z" if when else None
+
+
+def _try(fn):
+    try:
+        return fn()
+    except Exception:  # not an ERC-721 with a name: nothing to compare
+        return None
