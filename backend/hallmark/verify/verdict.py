@@ -1,6 +1,7 @@
 """The verdict on one item (authentic / counterfeit / unknown) and every reason behind it, from the index."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -11,9 +12,10 @@ from ..art.commitment import ContentTree, leaf_hash, verify as verify_proof
 from ..art.content import POLICY_NAMES
 from ..art.render import format_serial
 from ..db import Database
-from ..models import Drop, IndexedCollection, IndexedToken, IndexedTransfer, ItemHash, utcnow
+from ..models import Drop, IndexCursor, IndexedCollection, IndexedToken, IndexedTransfer, ItemHash, utcnow
 
 ZERO = "0x" + "00" * 20
+ANSWER_CACHE = 10_000
 
 
 @dataclass
@@ -38,6 +40,7 @@ class Verifier:
         self.db = db
         self.handles = handles  # read-only chain access, only for addresses the registry never announced
         self._trees: dict[int, ContentTree] = {}
+        self._answers: dict[tuple, dict] = {}
 
     def tree(self, drop_id: int) -> ContentTree | None:
         if drop_id not in self._trees:
@@ -56,9 +59,25 @@ class Verifier:
 
     def item(self, address: str, token_id: int, image_sha256: bytes | None = None,
              metadata_sha256: bytes | None = None) -> dict:
+        """The answer changes only when the index moves, so it is cached per index position: a repeat verify
+        costs one small read."""
         if not is_address(address):
             raise ValueError("not an Ethereum address")
         address = to_checksum_address(address)
+        with self.db.session() as s:
+            position = tuple(s.execute(select(IndexCursor.last_block, IndexCursor.rewinds)).all())
+        # the minute bucket refreshes what depends on the clock (holding periods) or on the node (lookalikes)
+        key = (address, token_id, image_sha256, metadata_sha256, position, int(time.time() // 60))
+        answer = self._answers.get(key)
+        if answer is None:
+            answer = self._answer(address, token_id, image_sha256, metadata_sha256)
+            if len(self._answers) >= ANSWER_CACHE:
+                self._answers.pop(next(iter(self._answers)))
+            self._answers[key] = answer
+        return answer
+
+    def _answer(self, address: str, token_id: int, image_sha256: bytes | None,
+                metadata_sha256: bytes | None) -> dict:
         v = Verdict()
         with self.db.session() as s:
             coll = s.get(IndexedCollection, address)
