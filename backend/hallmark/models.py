@@ -240,7 +240,7 @@ class IndexCursor(Base):
     __tablename__ = "ix_cursor"
 
     id: Mapped[int] = mapped_column(primary_key=True)  # one row per registry
-    registry: Mapped[str] = mapped_column(String(42), unique=True)
+    registry_address: Mapped[str] = mapped_column(String(42), unique=True)
     last_block: Mapped[int]  # everything up to and including this block is indexed
     rewinds: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

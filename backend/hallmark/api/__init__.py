@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
-from . import art, drops, errors, health, vendor
+from . import art, claims, drops, errors, health, vendor, verify
 
 SETTINGS = {
     "API_TITLE": "Hallmark",
@@ -22,7 +22,7 @@ def init_app(app: Flask) -> Api:
         app.config.setdefault(key, value)
     api = Api(app)
     api.spec.components.security_scheme("ApiKey", {"type": "http", "scheme": "bearer"})
-    for blueprint in (health.bp, drops.bp, art.bp):
+    for blueprint in (health.bp, drops.bp, art.bp, claims.bp, verify.bp):
         api.register_blueprint(blueprint)
     app.register_blueprint(vendor.bp)
     errors.init_app(app)

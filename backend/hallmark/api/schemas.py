@@ -139,3 +139,78 @@ class JobSchema(Schema):
 class RowReportSchema(Schema):
     valid = fields.Integer()
     invalid = fields.List(fields.Dict())
+
+
+ZERO_ADDRESS = "0x" + "0" * 40
+
+
+class ClaimCodesRequestSchema(Schema):
+    count = fields.Integer(required=True, validate=validate.Range(1, 10_000))
+
+
+class ClaimCodesQuerySchema(Schema):
+    format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv")),
+                           metadata={"description": "csv: text/csv with the header code,claim_url"})
+
+
+class ClaimCodesSchema(Schema):
+    batch = fields.String()
+    count = fields.Integer()
+    codes = fields.List(fields.String(), metadata={"description": "shown only in this response: stored hashed"})
+
+
+class ClaimCreateSchema(Schema):
+    code = fields.String(required=True, validate=validate.Length(1, 64))
+    # the zero address would revert the whole `airdrop` batch, failing the other claims that share it
+    wallet = Address(load_default=None, validate=validate.NoneOf([ZERO_ADDRESS], error="Cannot hold a token."),
+                     metadata={"description": "the claimant's own wallet"})
+    customer_id = fields.String(load_default=None, validate=validate.Regexp(r"^\S{1,64}$", error=(
+        "1-64 characters without spaces.")), metadata={"description": "instead of a wallet: the bank keeps the item"})
+
+    @validates_schema
+    def _one_recipient(self, data, **kwargs):
+        if (data["wallet"] is None) == (data["customer_id"] is None):
+            message = "Give exactly one of wallet and customer_id."
+            raise ValidationError({"wallet": [message], "customer_id": [message]})
+
+
+class ClaimSchema(Schema):
+    claim_id = fields.String()
+    status = fields.String(metadata={"description": "queued | sending | minted | failed"})
+    drop_id = fields.Integer()
+    drop_slug = fields.String()
+    contract_address = fields.String()
+    wallet = fields.String()
+    custodial = fields.Boolean()
+    token_id = fields.Integer(allow_none=True)
+    tx_hash = fields.String(allow_none=True)
+    verify_url = fields.String(allow_none=True)
+    error = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class CustodialQuerySchema(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(1, 500))
+    customer_id = fields.String(load_default=None)
+
+
+class HeldTokensSchema(Schema):
+    drop_id = fields.Integer()
+    slug = fields.String()
+    contract_address = fields.String()
+    token_ids = fields.List(fields.Integer())
+
+
+class CustodialAccountSchema(Schema):
+    customer_id = fields.String()
+    address = fields.String()
+    created_at = fields.DateTime()
+    tokens = fields.List(fields.Nested(HeldTokensSchema))
+
+
+class CustodialPageSchema(Schema):
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+    items = fields.List(fields.Nested(CustodialAccountSchema))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from flask import request
+from flask import Response, request
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
@@ -55,8 +55,9 @@ def _digest(value: str | None) -> bytes | None:
 def verify_item(query, address, token_id):
     """Verdict (authentic / counterfeit / unknown) for a contract and token id, with every reason."""
     try:
-        return get_services().verifier.item(address, token_id, _digest(query.get("image_sha256")),
-                                            _digest(query.get("metadata_sha256")))
+        body = get_services().verifier.item_json(address, token_id, _digest(query.get("image_sha256")),
+                                                 _digest(query.get("metadata_sha256")))
+        return Response(body, mimetype="application/json")
     except ValueError as exc:
         abort(422, message=str(exc), errors={"path": {"address": [str(exc)]}})
 

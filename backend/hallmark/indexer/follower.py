@@ -104,7 +104,7 @@ class Indexer:
 
     def cursor(self) -> int:
         with self.db.session() as s:
-            row = s.scalar(select(IndexCursor).where(IndexCursor.registry == self.registry))
+            row = s.scalar(select(IndexCursor).where(IndexCursor.registry_address == self.registry))
             return row.last_block if row else self.start_block - 1
 
     def step(self) -> bool:
@@ -196,9 +196,9 @@ class Indexer:
             self._flush(s, new_tokens, transfers)
             for number, (block_hash, when) in blocks.items():
                 s.merge(IndexedBlock(number=number, hash=block_hash, timestamp=when))
-            cursor = s.scalar(select(IndexCursor).where(IndexCursor.registry == self.registry))
+            cursor = s.scalar(select(IndexCursor).where(IndexCursor.registry_address == self.registry))
             if cursor is None:
-                s.add(IndexCursor(registry=self.registry, last_block=end))
+                s.add(IndexCursor(registry_address=self.registry, last_block=end))
             else:
                 cursor.last_block = end
 
@@ -254,7 +254,7 @@ class Indexer:
                         IndexedToken.collection == collection, IndexedToken.token_id == token_id
                     ).values(owner=last.to_address, acquired_at=last.timestamp, acquired_block=last.block_number,
                              burned=last.to_address == ZERO))
-            cursor = s.scalar(select(IndexCursor).where(IndexCursor.registry == self.registry))
+            cursor = s.scalar(select(IndexCursor).where(IndexCursor.registry_address == self.registry))
             if cursor is not None:
                 cursor.last_block = to_block
                 cursor.rewinds += 1

@@ -1,6 +1,7 @@
 """The verdict on one item (authentic / counterfeit / unknown) and every reason behind it, from the index."""
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -16,6 +17,7 @@ from ..models import Drop, IndexCursor, IndexedCollection, IndexedToken, Indexed
 
 ZERO = "0x" + "00" * 20
 ANSWER_CACHE = 10_000
+POSITION_TTL = 0.25
 
 
 @dataclass
@@ -40,7 +42,9 @@ class Verifier:
         self.db = db
         self.handles = handles  # read-only chain access, only for addresses the registry never announced
         self._trees: dict[int, ContentTree] = {}
-        self._answers: dict[tuple, dict] = {}
+        self._answers: dict[tuple, bytes] = {}
+        self._position_value: tuple = ()
+        self._position_read_at = float("-inf")
 
     def tree(self, drop_id: int) -> ContentTree | None:
         if drop_id not in self._trees:
@@ -59,22 +63,34 @@ class Verifier:
 
     def item(self, address: str, token_id: int, image_sha256: bytes | None = None,
              metadata_sha256: bytes | None = None) -> dict:
-        """The answer changes only when the index moves, so it is cached per index position: a repeat verify
-        costs one small read."""
+        """The answer changes only when the index moves, so it is cached per index position."""
+        return json.loads(self.item_json(address, token_id, image_sha256, metadata_sha256))
+
+    def item_json(self, address: str, token_id: int, image_sha256: bytes | None = None,
+                  metadata_sha256: bytes | None = None) -> bytes:
+        """The answer as JSON bytes, from the cache when the index has not moved since it was computed."""
         if not is_address(address):
             raise ValueError("not an Ethereum address")
         address = to_checksum_address(address)
-        with self.db.session() as s:
-            position = tuple(s.execute(select(IndexCursor.last_block, IndexCursor.rewinds)).all())
         # the minute bucket refreshes what depends on the clock (holding periods) or on the node (lookalikes)
-        key = (address, token_id, image_sha256, metadata_sha256, position, int(time.time() // 60))
+        key = (address, token_id, image_sha256, metadata_sha256, self._position(), int(time.time() // 60))
         answer = self._answers.get(key)
         if answer is None:
-            answer = self._answer(address, token_id, image_sha256, metadata_sha256)
+            answer = json.dumps(self._answer(address, token_id, image_sha256, metadata_sha256)).encode()
             if len(self._answers) >= ANSWER_CACHE:
                 self._answers.pop(next(iter(self._answers)))
             self._answers[key] = answer
         return answer
+
+    def _position(self) -> tuple:
+        """Where the index stands, re-read at most every POSITION_TTL seconds (well inside the 2 s freshness
+        promise: the indexer itself polls every 0.5 s)."""
+        now = time.monotonic()
+        if now - self._position_read_at > POSITION_TTL:
+            with self.db.session() as s:
+                self._position_value = tuple(s.execute(select(IndexCursor.last_block, IndexCursor.rewinds)).all())
+            self._position_read_at = now
+        return self._position_value
 
     def _answer(self, address: str, token_id: int, image_sha256: bytes | None,
                 metadata_sha256: bytes | None) -> dict:
@@ -83,9 +99,12 @@ class Verifier:
             coll = s.get(IndexedCollection, address)
             drop = s.scalar(select(Drop).where(Drop.contract_address == address))
             token = s.get(IndexedToken, (address, token_id))
-            history = s.execute(select(IndexedTransfer).where(
-                IndexedTransfer.collection == address, IndexedTransfer.token_id == token_id
-            ).order_by(IndexedTransfer.block_number, IndexedTransfer.log_index)).scalars().all()
+            history = s.execute(select(
+                IndexedTransfer.from_address, IndexedTransfer.to_address, IndexedTransfer.tx_hash,
+                IndexedTransfer.block_number, IndexedTransfer.timestamp,
+            ).where(IndexedTransfer.collection == address, IndexedTransfer.token_id == token_id
+                    ).order_by(IndexedTransfer.block_number, IndexedTransfer.log_index)).all()
+            stored = s.get(ItemHash, (drop.id, token_id)) if drop is not None else None
         answer: dict = {"collection": {"address": address, "official": coll is not None}, "token_id": token_id}
 
         if coll is None:
@@ -118,11 +137,11 @@ class Verifier:
             minted={"tx": token.minted_tx, "block": token.minted_block, "at": _iso(token.minted_at)},
             acquired_at=_iso(token.acquired_at),
             redeemed=token.redeemed_at is not None, redeemed_at=_iso(token.redeemed_at),
-            history=[{"from": t.from_address, "to": t.to_address, "tx": t.tx_hash, "block": t.block_number,
-                      "at": _iso(t.timestamp), "kind": _kind(t)} for t in history],
+            history=[{"from": frm, "to": to, "tx": tx, "block": block, "at": _iso(when), "kind": _kind(frm, to)}
+                     for frm, to, tx, block, when in history],
         )
         answer["policy"] = self._policy(coll, drop, token)
-        self._content(v, coll, drop, token_id, image_sha256, metadata_sha256, answer)
+        self._content(v, coll, drop, stored, token_id, image_sha256, metadata_sha256, answer)
         return self._finish(v, answer)
 
     # ------------------------------------------------------------------ the parts
@@ -149,7 +168,7 @@ class Verifier:
             policy.update(holding_period=drop.holding_period, unlocks_at=_iso(unlocks), locked=utcnow() < unlocks)
         return policy
 
-    def _content(self, v, coll, drop, token_id, image_sha256, metadata_sha256, answer) -> None:
+    def _content(self, v, coll, drop, stored, token_id, image_sha256, metadata_sha256, answer) -> None:
         tree = self.tree(drop.id) if drop is not None else None
         if tree is None:
             v.check("content", None, "this server does not hold the drop's artwork, so it cannot check it")
@@ -158,8 +177,6 @@ class Verifier:
             v.check("content", False, "the artwork and metadata served for this drop do not match the on-chain "
                                       "commitment")
             return
-        with self.db.session() as s:
-            stored = s.get(ItemHash, (drop.id, token_id))
         proof = tree.proof(token_id)
         answer["content"] = {"root": coll.content_root, "image_sha256": "0x" + stored.image_sha256.hex(),
                              "metadata_sha256": "0x" + stored.metadata_sha256.hex(),
@@ -177,8 +194,8 @@ class Verifier:
         return {"verdict": v.verdict, "reasons": v.checks, **answer}
 
 
-def _kind(t) -> str:
-    return "mint" if t.from_address == ZERO else "burn" if t.to_address == ZERO else "transfer"
+def _kind(frm: str, to: str) -> str:
+    return "mint" if frm == ZERO else "burn" if to == ZERO else "transfer"
 
 
 def _iso(when: datetime | None) -> str | None:

@@ -16,8 +16,10 @@ def holdings(db: Database, address: str, page: int = 1, per_page: int = 24) -> d
     held = (IndexedToken.owner == owner, IndexedToken.burned.is_(False))
     with db.session() as s:
         total = s.scalar(select(func.count()).select_from(IndexedToken).where(*held))
-        rows = s.execute(
-            select(IndexedToken, IndexedCollection, Drop)
+        rows = s.execute(  # plain columns, not ORM objects: this is the hot read of the wallet page
+            select(IndexedToken.collection, IndexedToken.token_id, IndexedToken.minted_at, IndexedToken.acquired_at,
+                   IndexedToken.redeemed_at, IndexedCollection.name, IndexedCollection.max_supply,
+                   IndexedCollection.transfer_policy, Drop.slug, Drop.public_base_url, Drop.holding_period)
             .join(IndexedCollection, IndexedCollection.address == IndexedToken.collection)
             .outerjoin(Drop, Drop.contract_address == IndexedToken.collection)
             .where(*held)
@@ -26,17 +28,15 @@ def holdings(db: Database, address: str, page: int = 1, per_page: int = 24) -> d
         ).all()
     now = utcnow()
     items = []
-    for token, coll, drop in rows:
-        locked = coll.transfer_policy == 1 or (
-            coll.transfer_policy == 2 and drop is not None
-            and now < token.minted_at + timedelta(seconds=drop.holding_period))
-        base = drop.public_base_url if drop else None
+    for (collection, token_id, minted_at, acquired_at, redeemed_at, name, max_supply, policy, slug, base,
+         holding_period) in rows:
+        locked = policy == 1 or (policy == 2 and holding_period is not None
+                                 and now < minted_at + timedelta(seconds=holding_period))
         items.append({
-            "collection": coll.address, "token_id": token.token_id, "drop": coll.name,
-            "drop_slug": drop.slug if drop else None, "serial_label": format_serial(token.token_id, coll.max_supply),
-            "image_url": f"{base}/art/{coll.address}/{token.token_id}.png" if base else None,
-            "verify_url": f"{base}/v/{coll.address}/{token.token_id}" if base else None,
-            "acquired_at": token.acquired_at.isoformat() + "Z", "locked": locked,
-            "redeemed": token.redeemed_at is not None,
+            "collection": collection, "token_id": token_id, "drop": name, "drop_slug": slug,
+            "serial_label": format_serial(token_id, max_supply),
+            "image_url": f"{base}/art/{collection}/{token_id}.png" if base else None,
+            "verify_url": f"{base}/v/{collection}/{token_id}" if base else None,
+            "acquired_at": acquired_at.isoformat() + "Z", "locked": locked, "redeemed": redeemed_at is not None,
         })
     return {"address": owner, "total": total, "page": page, "per_page": per_page, "items": items}

@@ -1,0 +1,81 @@
+"""Claim codes (staff), claims (public) and custodial accounts (staff)."""
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Response, current_app
+from flask_smorest import Blueprint, abort
+
+from ..db import get_db
+from ..minting import claims, custody
+from ..services import get_services
+from .auth import staff_required
+from .idempotency import idempotent
+from .schemas import (ClaimCodesQuerySchema, ClaimCodesRequestSchema, ClaimCodesSchema, ClaimCreateSchema,
+                      ClaimSchema, CustodialPageSchema, CustodialQuerySchema)
+
+bp = Blueprint("claims", __name__, url_prefix="/api", description="Claim codes, claims and custodial wallets")
+
+
+def claim_service() -> claims.ClaimService:
+    """One per app: its per-drop locks only serialise claims if every request shares them."""
+    extensions = current_app.extensions
+    if "hallmark.claims" not in extensions:
+        services = get_services()
+        service = claims.ClaimService(services.db, services.minter,
+                                      custody.CustodyService(services.db, current_app.config["DATA_DIR"]))
+        extensions.setdefault("hallmark.claims", service)  # two first requests at once: both use the winner
+    return extensions["hallmark.claims"]
+
+
+@bp.route("/drops/<int:drop_id>/claim-codes", methods=["POST"])
+@staff_required("marketing")
+@idempotent()
+@bp.arguments(ClaimCodesRequestSchema)
+@bp.arguments(ClaimCodesQuerySchema, location="query")
+@bp.response(201, ClaimCodesSchema)
+def claim_codes(data, query, drop_id):
+    """Generate one-time claim codes for a drop. The codes are shown only in this response (the database keeps
+    their hashes); `format=csv` returns them as text/csv (`code,claim_url`) instead."""
+    batch = claims.generate_codes(get_db(), drop_id, data["count"])
+    if query["format"] == "json":
+        return batch
+    base = current_app.config["PUBLIC_BASE_URL"]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(("code", "claim_url"))
+    writer.writerows((code, f"{base}/claim?code={code}") for code in batch["codes"])
+    return Response(out.getvalue(), status=201, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="claim-codes-{drop_id}-{batch["batch"]}.csv"'})
+
+
+@bp.route("/claims", methods=["POST"])
+@idempotent(required=False)
+@bp.arguments(ClaimCreateSchema)
+@bp.response(202, ClaimSchema)
+@bp.alt_response(200, schema=ClaimSchema, description="this code was already claimed by the same wallet/customer")
+def create_claim(data):
+    """Claim a drop's item with a one-time code, to a wallet or (with `customer_id`) to a custodial address the
+    bank holds. The bank pays the gas. Poll `/api/claims/<claim_id>` until `status` is `minted`."""
+    result, created = claim_service().claim(data["code"], wallet=data["wallet"], customer_id=data["customer_id"])
+    return result, (202 if created else 200)
+
+
+@bp.route("/claims/<string:claim_id>")
+@bp.response(200, ClaimSchema)
+def claim(claim_id):
+    """A claim's progress: queued, sending, minted (with token id, transaction and verify URL) or failed."""
+    result = claims.claim_status(get_db(), claim_id)
+    if result is None:
+        abort(404, message=f"no claim {claim_id}")
+    return result
+
+
+@bp.route("/custodial-accounts")
+@staff_required("marketing")
+@bp.arguments(CustodialQuerySchema, location="query")
+@bp.response(200, CustodialPageSchema)
+def custodial_accounts(query):
+    """Custodial accounts, oldest first, with the tokens minted to each address per drop."""
+    return custody.list_accounts(get_db(), query["page"], query["per_page"], query["customer_id"])

@@ -1,0 +1,146 @@
+"""Claim codes and claims: staff print one-time codes, a customer redeems one for the drop's next serial, minted
+to their wallet (or to a custodial address) with the bank paying the gas. Accepted claims are queued mint
+items; the mint worker batches claims that arrive close together into one `airdrop` transaction."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import uuid
+
+from sqlalchemy import func, insert, select, update
+
+from ..models import ChainTx, Claim, ClaimCode, Drop, MintItem, utcnow
+from .custody import CustodyService
+from .drops import DropError
+from .jobs import remaining_supply
+
+ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I: codes are read off paper and typed in
+GROUPS, GROUP_LEN = 3, 4
+MAX_CODES = 10_000
+
+
+def normalise(code: str) -> str:
+    return "".join(code.split()).replace("-", "").upper()
+
+
+def code_hash(code: str) -> str:
+    return hashlib.sha256(normalise(code).encode()).hexdigest()
+
+
+def new_code() -> str:
+    chars = "".join(secrets.choice(ALPHABET) for _ in range(GROUPS * GROUP_LEN))
+    return "-".join(chars[i:i + GROUP_LEN] for i in range(0, len(chars), GROUP_LEN))
+
+
+def generate_codes(db, drop_id: int, count: int) -> dict:
+    """Create `count` one-time codes for a drop. Only their hashes are stored: this is the one time the codes
+    themselves are visible."""
+    if not 1 <= count <= MAX_CODES:
+        raise DropError(f"count must be between 1 and {MAX_CODES}", 422, "count")
+    codes: set[str] = set()
+    while len(codes) < count:  # 60 random bits each: a repeat is practically impossible, but must not shrink the batch
+        codes.add(new_code())
+    batch = uuid.uuid4().hex
+    with db.session() as s:
+        drop = s.get(Drop, drop_id)
+        if drop is None:
+            raise DropError(f"no drop {drop_id}", 404, "drop_id")
+        if drop.status == "failed":
+            raise DropError(f"drop '{drop.slug}' failed to deploy: its codes could never be claimed", 409, "drop_id")
+        s.execute(insert(ClaimCode), [{"drop_id": drop_id, "code_hash": code_hash(c), "batch": batch} for c in codes])
+    return {"batch": batch, "count": count, "codes": sorted(codes)}
+
+
+def claim_status(db, public_id: str) -> dict | None:
+    with db.session() as s:
+        row = s.execute(select(Claim, MintItem, Drop).join(MintItem, MintItem.id == Claim.item_id)
+                        .join(Drop, Drop.id == Claim.drop_id).where(Claim.public_id == public_id)).first()
+        if row is None:
+            return None
+        claim, item, drop = row
+        tx_hash = s.scalar(select(ChainTx.tx_hash).where(ChainTx.id == item.tx_id)) if item.tx_id else None
+    minted = item.status == "minted"
+    return {
+        "claim_id": claim.public_id, "status": item.status, "drop_id": drop.id, "drop_slug": drop.slug,
+        "contract_address": drop.contract_address, "wallet": claim.wallet, "custodial": claim.customer_id is not None,
+        "token_id": item.token_id, "tx_hash": tx_hash, "error": item.error, "created_at": claim.created_at,
+        "verify_url": f"{drop.public_base_url}/v/{drop.contract_address}/{item.token_id}" if minted else None,
+    }
+
+
+class ClaimService:
+    def __init__(self, db, minter, custody: CustodyService):
+        self.db, self.minter, self.custody = db, minter, custody
+        self._locks: dict[int, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    def _drop_lock(self, drop_id: int) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(drop_id, threading.Lock())
+
+    def claim(self, code: str, wallet: str | None = None, customer_id: str | None = None) -> tuple[dict, bool]:
+        """Accept a claim and queue its mint. Returns (claim status, created); re-submitting a code with the
+        same wallet or customer returns the existing claim (created False), so retries are safe."""
+        digest = code_hash(code)
+        with self.db.session() as s:
+            code_row = s.scalar(select(ClaimCode).where(ClaimCode.code_hash == digest))
+        if code_row is None:
+            raise DropError("unknown claim code", 404, "code")
+        if customer_id is not None:
+            wallet = self.custody.address_for(customer_id)
+        recipient_field = "wallet" if customer_id is None else "customer_id"
+
+        # The lock serialises this drop's claims in this process, so the limit and supply checks below cannot
+        # both pass for two concurrent requests; the conditional update guards the code at the database level.
+        with self._drop_lock(code_row.drop_id), self.db.session() as s:
+            public_id = self._existing(s, code_row.id, wallet, customer_id)
+            if public_id is None:
+                taken = s.execute(update(ClaimCode).where(ClaimCode.id == code_row.id, ClaimCode.claimed_at.is_(None))
+                                  .values(claimed_at=utcnow()))
+                if taken.rowcount != 1:  # claimed by another process since _existing looked
+                    public_id = self._existing(s, code_row.id, wallet, customer_id)
+            created = public_id is None
+            if created:
+                drop = s.get(Drop, code_row.drop_id)
+                self._check_drop(s, drop, wallet, recipient_field)
+                item = MintItem(drop_id=drop.id, recipient=wallet, source="claim")
+                s.add(item)
+                s.flush()
+                public_id = secrets.token_urlsafe(16)
+                s.add(Claim(public_id=public_id, drop_id=drop.id, code_id=code_row.id, wallet=wallet,
+                            customer_id=customer_id, item_id=item.id))
+        if created:
+            self.minter.wake()
+        return claim_status(self.db, public_id), created
+
+    @staticmethod
+    def _existing(s, code_id: int, wallet: str, customer_id: str | None) -> str | None:
+        """The public id of this code's claim if it was made by the same claimant; a 409 if by someone else."""
+        claim = s.scalar(select(Claim).where(Claim.code_id == code_id))
+        if claim is None:
+            return None
+        if (claim.wallet, claim.customer_id) != (wallet, customer_id):
+            raise DropError("this code has already been used", 409, "code")
+        return claim.public_id
+
+    @staticmethod
+    def _check_drop(s, drop: Drop, wallet: str, recipient_field: str) -> None:
+        if drop.status != "live":
+            raise DropError(f"drop '{drop.slug}' is {drop.status}, not live", 409, "code")
+        if drop.paused:
+            raise DropError(f"drop '{drop.slug}' is paused: claims are not accepted", 409, "code")
+        now = utcnow()
+        if drop.claim_start and now < drop.claim_start:
+            raise DropError(f"the claim window is not open yet (opens {drop.claim_start.isoformat()}Z)", 409, "code")
+        if drop.claim_end and now >= drop.claim_end:
+            raise DropError(f"the claim window is closed (closed {drop.claim_end.isoformat()}Z)", 409, "code")
+        # every live item to this wallet counts, whatever its source (airdrop, single mint or claim)
+        held = s.scalar(select(func.count()).select_from(MintItem).where(
+            MintItem.drop_id == drop.id, MintItem.recipient == wallet,
+            MintItem.status.in_(("queued", "sending", "minted"))))
+        if held >= drop.per_wallet_limit:
+            raise DropError(f"this wallet already has the drop's limit of {drop.per_wallet_limit} per wallet",
+                            409, recipient_field)
+        if remaining_supply(s, drop) < 1:
+            raise DropError(f"drop '{drop.slug}' is sold out", 409, "code")

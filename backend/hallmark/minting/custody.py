@@ -1,0 +1,93 @@
+"""Custodial wallets: customers without a wallet of their own get a bank-held address, derived hierarchically
+(BIP-44, m/44'/60'/0'/0/<index>) from one custody seed. The seed is a BIP-39 mnemonic from
+HALLMARK_CUSTODY_MNEMONIC, else DATA_DIR/keys/custody.mnemonic (created once, mode 600). Only addresses leave
+this module: the mnemonic and the keys are never returned or logged."""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from eth_account import Account
+from sqlalchemy import func, select
+
+from ..models import CustodialAccount, Drop, MintItem
+
+ENV = "HALLMARK_CUSTODY_MNEMONIC"
+PATH = "m/44'/60'/0'/0/{index}"
+
+
+class CustodyError(Exception):
+    """The custody seed cannot be loaded; the message names the setting, never the seed."""
+
+
+def _create_seed_file(path: Path) -> None:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _, phrase = Account.create_with_mnemonic()
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(phrase + "\n")
+    try:
+        os.link(tmp, path)  # atomic and never overwrites: a seed that may already hold tokens must not change
+    except FileExistsError:
+        pass  # another process created it first; everyone uses that one
+    finally:
+        tmp.unlink()
+
+
+class CustodyService:
+    def __init__(self, db, data_dir: Path):
+        self.db = db
+        self.seed_file = Path(data_dir) / "keys" / "custody.mnemonic"
+        self._lock = threading.Lock()
+        self._phrase: str | None = None
+
+    def _mnemonic(self) -> str:
+        if self._phrase is None:
+            Account.enable_unaudited_hdwallet_features()
+            phrase, source = os.environ.get(ENV, "").strip(), ENV
+            if not phrase:
+                if not self.seed_file.exists():
+                    _create_seed_file(self.seed_file)
+                phrase, source = self.seed_file.read_text().strip(), str(self.seed_file)
+            try:
+                Account.from_mnemonic(phrase, account_path=PATH.format(index=0))
+            except Exception:  # eth-account's message quotes the words: replace it
+                raise CustodyError(f"the custody seed in {source} is not a valid BIP-39 mnemonic") from None
+            self._phrase = phrase
+        return self._phrase
+
+    def address_for(self, customer_id: str) -> str:
+        """The customer's custodial address, created on first use; the same customer always gets the same one."""
+        with self._lock:  # one process: the lock makes max(id) + 1 unique; the unique columns back it up
+            with self.db.session() as s:
+                address = s.scalar(select(CustodialAccount.address).where(CustodialAccount.customer_id == customer_id))
+                if address is None:
+                    index = (s.scalar(select(func.max(CustodialAccount.id))) or 0) + 1
+                    address = Account.from_mnemonic(self._mnemonic(), account_path=PATH.format(index=index)).address
+                    s.add(CustodialAccount(id=index, customer_id=customer_id, address=address))
+        return address
+
+
+def list_accounts(db, page: int, per_page: int, customer_id: str | None = None) -> dict:
+    """One page of custodial accounts, oldest first, each with the token ids minted to it per drop."""
+    query = select(CustodialAccount)
+    if customer_id is not None:
+        query = query.where(CustodialAccount.customer_id == customer_id)
+    with db.session() as s:
+        total = s.scalar(select(func.count()).select_from(query.subquery()))
+        accounts = list(s.scalars(query.order_by(CustodialAccount.id).offset((page - 1) * per_page).limit(per_page)))
+        held: dict[str, dict[int, dict]] = {a.address: {} for a in accounts}
+        rows = s.execute(
+            select(MintItem.recipient, MintItem.token_id, Drop.id, Drop.slug, Drop.contract_address)
+            .join(Drop, Drop.id == MintItem.drop_id)
+            .where(MintItem.status == "minted", MintItem.recipient.in_(list(held)))
+            .order_by(Drop.id, MintItem.token_id)
+        ) if held else []
+        for recipient, token_id, drop_id, slug, contract in rows:
+            held[recipient].setdefault(drop_id, {"drop_id": drop_id, "slug": slug, "contract_address": contract,
+                                                 "token_ids": []})["token_ids"].append(token_id)
+    items = [{"customer_id": a.customer_id, "address": a.address, "created_at": a.created_at,
+              "tokens": list(held[a.address].values())} for a in accounts]
+    return {"total": total, "page": page, "per_page": per_page, "items": items}

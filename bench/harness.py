@@ -1,0 +1,102 @@
+"""What the benchmarks share: a Ganache of their own on a free port, contracts deployed with a fresh funded
+issuer key into a temporary data folder, and the real backend configured for it. Registers nothing globally."""
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+
+from eth_account import Account
+from sqlalchemy import func, select
+from web3 import Web3
+from web3.middleware import SignAndSendRawMiddlewareBuilder
+
+from hallmark import create_app, devchain
+from hallmark.chain import artifacts
+from hallmark.chain.deployment import Deployment
+from hallmark.config import Config
+from hallmark.models import IndexedToken
+
+NETWORK = "bench"
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class BenchChain:
+    def __init__(self, data: Path):
+        self.data = data
+
+    def __enter__(self) -> "BenchChain":
+        self.chain = devchain.start(free_port())
+        self.w3 = Web3(Web3.HTTPProvider(self.chain.url, request_kwargs={"timeout": 120}))
+        self.issuer = Account.create()
+        devchain.fund(self.chain.url, self.issuer.address, 100_000)
+        os.environ["HALLMARK_ISSUER_KEY"] = "0x" + self.issuer.key.hex().removeprefix("0x")
+        self.w3.middleware_onion.inject(SignAndSendRawMiddlewareBuilder.build(self.issuer), layer=0)
+        impl = self._deploy("HallmarkCollection")
+        registry = self._deploy("HallmarkRegistry", impl.address, self.issuer.address, "http://127.0.0.1:5000/meta/")
+        block = self.w3.eth.get_block(self.w3.eth.block_number)
+        self.record = Deployment(network=NETWORK, chain_id=self.w3.eth.chain_id, registry=registry.address,
+                                 implementation=impl.address, block_number=block.number,
+                                 block_hash="0x" + block.hash.hex().removeprefix("0x"), issuer=self.issuer.address,
+                                 artifacts=str(artifacts.DEFAULT_DIR))
+        self.record.save(self.data / "deployments" / f"{NETWORK}.json")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.chain.stop()
+
+    def _deploy(self, name: str, *args):
+        data = artifacts.load(name)
+        tx = self.w3.eth.contract(abi=data["abi"], bytecode=data["bytecode"]).constructor(*args).transact(
+            {"from": self.issuer.address, "gas": 8_000_000})
+        receipt = self.w3.eth.wait_for_transaction_receipt(tx)
+        return self.w3.eth.contract(address=receipt.contractAddress, abi=data["abi"])
+
+    def config(self, **overrides) -> Config:
+        return Config(DATA_DIR=self.data, RPC_URL=self.chain.url, NETWORK=NETWORK,
+                      DEPLOYMENT_FILE=self.data / "deployments" / f"{NETWORK}.json",
+                      DATABASE_URL=f"sqlite:///{self.data / 'hallmark.db'}", **overrides)
+
+    def app(self, **overrides):
+        return create_app(self.config(**overrides))
+
+    def create_drop(self, client, staff, edition: int, **fields) -> dict:
+        say(f"creating a drop of {edition} (rendering every item)")
+        body = {"slug": f"bench-{time.time_ns()}", "name": "Bench Drop", "symbol": "BNCH", "edition_size": edition,
+                **fields}
+        drop = client.post("/api/drops", json=body, headers={**staff, "Idempotency-Key": body["slug"]}).get_json()
+        while drop["status"] not in ("live", "failed"):
+            time.sleep(0.2)
+            drop = client.get(f"/api/drops/{drop['id']}", headers=staff).get_json()
+        assert drop["status"] == "live", drop
+        return drop
+
+    def airdrop(self, client, staff, drop: dict, recipients: list[str]) -> dict:
+        job = client.post(f"/api/drops/{drop['id']}/airdrops", json={"recipients": recipients},
+                          headers={**staff, "Idempotency-Key": f"job-{time.time_ns()}"}).get_json()
+        while job["status"] != "finished":
+            time.sleep(0.1)
+            job = client.get(f"/api/jobs/{job['id']}", headers=staff).get_json()
+        assert job["done"] == len(recipients), job
+        return job
+
+    @staticmethod
+    def wait_indexed(app, count: int, timeout: float = 120) -> None:
+        db, deadline = app.extensions["hallmark.db"], time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with db.session() as s:
+                if s.scalar(select(func.count()).select_from(IndexedToken)) >= count:
+                    return
+            time.sleep(0.1)
+        raise TimeoutError(f"fewer than {count} tokens indexed after {timeout} s")

@@ -1,0 +1,196 @@
+"""Read-side benchmark: wallet lookup and verify throughput, each beside its baseline in the same run.
+
+1. Wallet lookup for a wallet holding 1,000 items among 100,000 indexed tokens: median time inside the server
+   (the Flask request, from routing to JSON), beside the same answer computed from the chain alone (Transfer
+   logs to the wallet, then ownerOf for each candidate).
+2. Verify requests per second beside a bare Flask JSON endpoint, both served by the same threaded server in
+   its own process, with the same client load.
+
+    python bench/lookup.py [--indexed 100000] [--held 1000] [--seconds 5]
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import multiprocessing
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+import requests
+from eth_utils import keccak, to_checksum_address
+from flask import jsonify
+from sqlalchemy import insert
+from web3 import Web3
+from werkzeug.serving import make_server
+
+from hallmark import create_app, devchain
+from hallmark.api.auth import create_api_key
+from hallmark.chain import artifacts
+from hallmark.config import ROOT, Config
+from hallmark.models import IndexedCollection, IndexedToken
+
+sys.path.insert(0, str(ROOT / "bench"))
+from harness import BenchChain, free_port, say  # noqa: E402
+
+TARGET_LOOKUP_MS, TARGET_VERIFY_SHARE = 5.0, 0.70
+
+
+def fake_address(tag: bytes, i: int) -> str:
+    return to_checksum_address(keccak(tag + i.to_bytes(8, "big"))[:20])
+
+
+def fill_index(app, wallet: str, indexed: int, already: int) -> None:
+    """Synthetic index rows up to `indexed` tokens in 20 collections (the real ones stay as indexed)."""
+    db = app.extensions["hallmark.db"]
+    now = datetime.utcnow()
+    with db.session() as s:
+        collections = [fake_address(b"coll", i) for i in range(20)]
+        s.execute(insert(IndexedCollection), [
+            {"address": c, "name": f"Drop {i}", "symbol": "D", "max_supply": 100_000, "transfer_policy": 0,
+             "content_root": "0x" + "00" * 32, "block_number": 1, "tx_hash": "0x" + "00" * 32, "created_at": now}
+            for i, c in enumerate(collections)])
+        rows = [{"collection": collections[i % 20], "token_id": i // 20 + 1, "owner": fake_address(b"holder", i),
+                 "minted_block": 1, "minted_tx": "0x" + "00" * 32, "minted_at": now, "acquired_at": now,
+                 "acquired_block": 1, "burned": False} for i in range(indexed - already)]
+        for start in range(0, len(rows), 20_000):
+            s.execute(insert(IndexedToken), rows[start:start + 20_000])
+
+
+def lookup_in_server(app, wallet: str, runs: int = 200) -> tuple[float, float]:
+    """Median ms of one page (100 items) and of walking all 10 pages, through the Flask app in process."""
+    client = app.test_client()
+    page, walk = [], []
+    for _ in range(runs):
+        t = time.perf_counter()
+        reply = client.get(f"/api/wallets/{wallet}?per_page=100")
+        page.append((time.perf_counter() - t) * 1000)
+        assert reply.status_code == 200 and reply.get_json()["total"] == 1000
+    for _ in range(max(5, runs // 20)):
+        t = time.perf_counter()
+        for n in range(1, 11):
+            client.get(f"/api/wallets/{wallet}?per_page=100&page={n}")
+        walk.append((time.perf_counter() - t) * 1000)
+    return statistics.median(page), statistics.median(walk)
+
+
+def lookup_from_chain(w3: Web3, registry: str, wallet: str, runs: int = 3) -> float:
+    """The same holdings from the chain alone: logs of transfers to the wallet, then ownerOf for each."""
+    abi = artifacts.load("HallmarkCollection")["abi"]
+    transfer = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
+    created = "0x" + keccak(text="CollectionCreated(address,address,bytes32,string,string,uint64,uint8,bytes32)").hex()
+    wallet_topic = "0x" + "00" * 12 + wallet[2:].lower()
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        collections = [to_checksum_address("0x" + e["topics"][1].hex()[-40:]) for e in w3.eth.get_logs(
+            {"fromBlock": 0, "toBlock": "latest", "address": registry, "topics": [created]})]
+        logs = w3.eth.get_logs({"fromBlock": 0, "toBlock": "latest", "address": collections,
+                                "topics": [transfer, None, wallet_topic]})
+        held = []
+        for entry in logs:
+            token_id = int.from_bytes(entry["topics"][3], "big")
+            if w3.eth.contract(address=entry["address"], abi=abi).functions.ownerOf(token_id).call() == wallet:
+                held.append((entry["address"], token_id))
+        assert len(held) == 1000, len(held)
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
+def serve(config: Config, port: int, ready) -> None:
+    """The server process: the real app (no workers) plus a bare JSON route, on werkzeug's threaded server."""
+    app = create_app(config)
+
+    @app.get("/bench/bare")
+    def bare():
+        return jsonify({"ok": True, "verdict": "authentic"})
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log: it would dominate the timing
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    ready.set()
+    server.serve_forever()
+
+
+def load(url_for, seconds: float, threads: int = 8) -> float:
+    """Requests per second from `threads` keep-alive clients hitting url_for(i) for `seconds`."""
+    done, stop = [0] * threads, time.monotonic() + seconds
+
+    def worker(n):
+        session = requests.Session()
+        i = n
+        while time.monotonic() < stop:
+            reply = session.get(url_for(i))
+            assert reply.status_code == 200, reply.text[:200]
+            done[n] += 1
+            i += threads
+
+    pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return sum(done) / seconds
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--indexed", type=int, default=100_000)
+    parser.add_argument("--held", type=int, default=1000)
+    parser.add_argument("--seconds", type=float, default=5)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp, BenchChain(Path(tmp)) as bench:
+        app = bench.app()
+        client, staff = app.test_client(), {"Authorization": "Bearer " + create_api_key(
+            app.extensions["hallmark.db"], "bench", "admin")}
+        drop = bench.create_drop(client, staff, edition=args.held + 100)
+        wallet = fake_address(b"wallet", 0)
+        say(f"minting {args.held} items to the wallet and 100 to others")
+        bench.airdrop(client, staff, drop, [wallet] * args.held + [fake_address(b"other", i) for i in range(100)])
+        bench.wait_indexed(app, args.held + 100)
+        fill_index(app, wallet, args.indexed, args.held + 100)
+        say("measuring wallet lookups")
+        page_ms, walk_ms = lookup_in_server(app, wallet)
+        chain_ms = lookup_from_chain(bench.w3, bench.record.registry, wallet)
+
+        app.extensions["hallmark.services"].stop()
+        port = free_port()
+        ready = multiprocessing.Event()
+        server = multiprocessing.Process(target=serve, args=(bench.config(START_WORKERS=False), port, ready),
+                                         daemon=True)
+        server.start()
+        ready.wait(60)
+        base = f"http://127.0.0.1:{port}"
+        address = drop["contract_address"]
+        say("measuring verify throughput")
+        load(lambda i: f"{base}/api/verify/{address}/{i % 50 + 1}", 1)  # warm the answer cache
+        verify_rps = load(lambda i: f"{base}/api/verify/{address}/{random.randint(1, args.held)}", args.seconds)
+        bare_rps = load(lambda i: f"{base}/bench/bare", args.seconds)
+        server.terminate()
+
+    rows = [
+        ("wallet lookup, 1 page of 100 (median, in server)", f"{page_ms:.2f} ms", f"{chain_ms:.0f} ms (from chain)",
+         f"<= {TARGET_LOOKUP_MS} ms", page_ms <= TARGET_LOOKUP_MS),
+        ("wallet lookup, all 1,000 items in 10 pages (median)", f"{walk_ms:.1f} ms", f"{chain_ms:.0f} ms (from chain)",
+         "-", None),
+        ("verify requests per second", f"{verify_rps:.0f}/s", f"{bare_rps:.0f}/s (bare Flask JSON)",
+         f">= {TARGET_VERIFY_SHARE:.0%} of bare", verify_rps >= TARGET_VERIFY_SHARE * bare_rps),
+    ]
+    table = ["| measurement | Hallmark | baseline | target | within |", "|---|---:|---:|---:|:---:|"]
+    table += [f"| {a} | {b} | {c} | {d} | {'-' if e is None else 'yes' if e else 'NO'} |" for a, b, c, d, e in rows]
+    table.append(f"\n{args.indexed:,} tokens indexed, {args.held:,} held by the wallet; the chain baseline scans a "
+                 f"chain holding only the {args.held + 100:,} real tokens; verify is {verify_rps / bare_rps:.0%} "
+                 "of bare.")
+    out = "\n".join(table)
+    print(out)
+    (ROOT / "bench" / "results").mkdir(exist_ok=True)
+    (ROOT / "bench" / "results" / "lookup.md").write_text(out + "\n")
+
+
+if __name__ == "__main__":
+    main()
