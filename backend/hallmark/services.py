@@ -11,6 +11,8 @@ from .chain.contracts import ChainHandles, connect
 from .chain.sender import Sender
 from .db import Database
 from .indexer.follower import Indexer
+from .minting.claims import ClaimService
+from .minting.custody import CustodyService
 from .minting.drops import DropService
 from .minting.queue import MintWorker
 from .verify.ownership import OwnershipProofs
@@ -33,6 +35,7 @@ class Services:
     indexer: Indexer
     verifier: Verifier
     proofs: OwnershipProofs
+    claims: ClaimService
 
     @classmethod
     def build(cls, config: dict, db: Database) -> "Services":
@@ -51,7 +54,8 @@ class Services:
                           poll_interval=config["INDEX_POLL_SECONDS"])
         verifier = Verifier(db, handles)
         proofs = OwnershipProofs(db, handles, config["PUBLIC_BASE_URL"], record.chain_id)
-        return cls(db, handles, sender, minter, drops, indexer, verifier, proofs)
+        claims = ClaimService(db, minter, CustodyService(db, config["DATA_DIR"]))
+        return cls(db, handles, sender, minter, drops, indexer, verifier, proofs, claims)
 
     def start(self) -> None:
         self.drops.adopt(self.handles.record.drops)

@@ -65,8 +65,10 @@ def test_codes_are_generated_exported_as_csv_and_stored_hashed(client, staff, ma
     again = make_codes(client, staff, drop["id"], 5, key="codes-once")
     assert again.get_json() == body and again.headers["Idempotent-Replayed"] == "true"
 
-    export = make_codes(client, staff, drop["id"], 3, fmt="csv")
+    export = make_codes(client, staff, drop["id"], 3, fmt="csv", key="csv-once")
     assert export.status_code == 201 and export.mimetype == "text/csv"
+    replayed = make_codes(client, staff, drop["id"], 3, fmt="csv", key="csv-once")
+    assert replayed.mimetype == "text/csv" and replayed.data == export.data
     rows = list(csv.DictReader(io.StringIO(export.get_data(as_text=True))))
     assert list(rows[0]) == ["code", "claim_url"] and len(rows) == 3
     for row in rows:

@@ -213,3 +213,13 @@ def _status(app, address):
     from sqlalchemy import select
     with app.extensions["hallmark.db"].session() as s:
         return s.scalar(select(Drop.status).where(Drop.contract_address == address))
+
+
+def test_zero_address_is_refused_before_it_can_sink_a_batch(client, staff, make_drop):
+    drop = make_drop()
+    zero = "0x" + "00" * 20
+    reply = post(client, f"/api/drops/{drop['id']}/mint", staff, json={"to": zero})
+    assert reply.status_code == 422 and "zero address" in reply.get_json()["errors"]["json"]["to"][0]
+    report = post(client, f"/api/drops/{drop['id']}/airdrops?dry_run=true", staff,
+                  json={"recipients": [Account.create().address, zero]}).get_json()
+    assert report["invalid"] == [{"row": 2, "value": zero, "reason": "the zero address cannot hold tokens"}]

@@ -19,14 +19,7 @@ bp = Blueprint("claims", __name__, url_prefix="/api", description="Claim codes, 
 
 
 def claim_service() -> claims.ClaimService:
-    """One per app: its per-drop locks only serialise claims if every request shares them."""
-    extensions = current_app.extensions
-    if "hallmark.claims" not in extensions:
-        services = get_services()
-        service = claims.ClaimService(services.db, services.minter,
-                                      custody.CustodyService(services.db, current_app.config["DATA_DIR"]))
-        extensions.setdefault("hallmark.claims", service)  # two first requests at once: both use the winner
-    return extensions["hallmark.claims"]
+    return get_services().claims
 
 
 @bp.route("/drops/<int:drop_id>/claim-codes", methods=["POST"])

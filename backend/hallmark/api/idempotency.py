@@ -47,7 +47,8 @@ def idempotent(required: bool = True):
                     abort(409, message=f"{HEADER} '{key}' was already used with a different request body")
                 if first.status_code is None:
                     abort(409, message=f"a request with {HEADER} '{key}' is still being processed; retry shortly")
-                replay = Response(first.response, status=first.status_code, mimetype="application/json")
+                replay = Response(first.response, status=first.status_code,
+                                  content_type=first.content_type or "application/json")
                 replay.headers["Idempotent-Replayed"] = "true"
                 return replay
             try:
@@ -62,6 +63,7 @@ def idempotent(required: bool = True):
                 record = s.scalar(select(IdempotencyRecord).where(
                     IdempotencyRecord.key == key, IdempotencyRecord.scope == scope))
                 record.status_code, record.response = response.status_code, response.get_data(as_text=True)
+                record.content_type = response.content_type
             return response
 
         return wrapper

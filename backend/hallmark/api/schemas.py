@@ -20,6 +20,8 @@ class Address(fields.String):
         value = super()._deserialize(value, attr, data, **kwargs)
         if not is_address(value):
             raise ValidationError("Not a valid Ethereum address.")
+        if int(value, 16) == 0:
+            raise ValidationError("The zero address cannot hold tokens.")
         return to_checksum_address(value)
 
 

@@ -22,7 +22,9 @@ def parse_recipients(text: str) -> tuple[list[tuple[int, str]], list[dict]]:
             continue
         if line_no == 1 and cell.lower() in ("address", "wallet", "recipient"):
             continue
-        if is_address(cell):
+        if is_address(cell) and int(cell, 16) == 0:
+            bad.append({"row": line_no, "value": cell, "reason": "the zero address cannot hold tokens"})
+        elif is_address(cell):
             good.append((line_no, to_checksum_address(cell)))
         else:
             bad.append({"row": line_no, "value": cell[:100], "reason": "not an Ethereum address"})
