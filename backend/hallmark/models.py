@@ -191,7 +191,8 @@ class IndexedCollection(Base):
 
 class IndexedToken(Base):
     __tablename__ = "ix_tokens"
-    __table_args__ = (Index("ix_tokens_owner", "owner", "collection", "token_id"),)
+    # the wallet page: equality on owner/burned, newest first, straight from the index (no sort, no table scan)
+    __table_args__ = (Index("ix_tokens_wallet", "owner", "burned", "acquired_block", "collection", "token_id"),)
 
     collection: Mapped[str] = mapped_column(String(42), primary_key=True)
     token_id: Mapped[int] = mapped_column(primary_key=True)

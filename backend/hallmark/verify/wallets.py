@@ -23,7 +23,7 @@ def holdings(db: Database, address: str, page: int = 1, per_page: int = 24) -> d
             .join(IndexedCollection, IndexedCollection.address == IndexedToken.collection)
             .outerjoin(Drop, Drop.contract_address == IndexedToken.collection)
             .where(*held)
-            .order_by(IndexedToken.acquired_block.desc(), IndexedToken.collection, IndexedToken.token_id)
+            .order_by(IndexedToken.acquired_block.desc(), IndexedToken.collection.desc(), IndexedToken.token_id.desc())
             .limit(per_page).offset((page - 1) * per_page)
         ).all()
     now = utcnow()
