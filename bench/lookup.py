@@ -34,9 +34,8 @@ from hallmark.api.auth import create_api_key
 from hallmark.chain import artifacts
 from hallmark.config import ROOT, Config
 from hallmark.models import IndexedCollection, IndexedToken
+from hallmark.testing import LocalStack, free_port, say
 
-sys.path.insert(0, str(ROOT / "bench"))
-from harness import BenchChain, free_port, say  # noqa: E402
 
 TARGET_LOOKUP_MS, TARGET_VERIFY_SHARE = 5.0, 0.70
 
@@ -144,7 +143,7 @@ def main():
     parser.add_argument("--seconds", type=float, default=5)
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp, BenchChain(Path(tmp)) as bench:
+    with tempfile.TemporaryDirectory() as tmp, LocalStack(Path(tmp)) as bench:
         app = bench.app()
         client, staff = app.test_client(), {"Authorization": "Bearer " + create_api_key(
             app.extensions["hallmark.db"], "bench", "admin")}

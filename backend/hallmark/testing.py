@@ -1,5 +1,6 @@
-"""What the benchmarks share: a Ganache of their own on a free port, contracts deployed with a fresh funded
-issuer key into a temporary data folder, and the real backend configured for it. Registers nothing globally."""
+"""A whole local stack for benchmarks and browser tests: a Ganache of its own on a free port, the contracts
+deployed with a fresh funded issuer key into a given data folder, and the real backend configured for it.
+Registers nothing globally (no brownie networks, no files outside the data folder)."""
 from __future__ import annotations
 
 import os
@@ -13,13 +14,13 @@ from sqlalchemy import func, select
 from web3 import Web3
 from web3.middleware import SignAndSendRawMiddlewareBuilder
 
-from hallmark import create_app, devchain
-from hallmark.chain import artifacts
-from hallmark.chain.deployment import Deployment
-from hallmark.config import Config
-from hallmark.models import IndexedToken
+from . import create_app, devchain
+from .chain import artifacts
+from .chain.deployment import Deployment
+from .config import Config
+from .models import IndexedToken
 
-NETWORK = "bench"
+NETWORK = "local-stack"
 
 
 def say(message: str) -> None:
@@ -32,11 +33,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class BenchChain:
+class LocalStack:
     def __init__(self, data: Path):
         self.data = data
 
-    def __enter__(self) -> "BenchChain":
+    def __enter__(self) -> "LocalStack":
         self.chain = devchain.start(free_port())
         self.w3 = Web3(Web3.HTTPProvider(self.chain.url, request_kwargs={"timeout": 120}))
         self.issuer = Account.create()
@@ -73,7 +74,7 @@ class BenchChain:
 
     def create_drop(self, client, staff, edition: int, **fields) -> dict:
         say(f"creating a drop of {edition} (rendering every item)")
-        body = {"slug": f"bench-{time.time_ns()}", "name": "Bench Drop", "symbol": "BNCH", "edition_size": edition,
+        body = {"slug": f"drop-{time.time_ns()}", "name": "Fuhu 2022", "symbol": "FUHU", "edition_size": edition,
                 **fields}
         drop = client.post("/api/drops", json=body, headers={**staff, "Idempotency-Key": body["slug"]}).get_json()
         while drop["status"] not in ("live", "failed"):
