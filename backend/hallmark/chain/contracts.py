@@ -27,6 +27,4 @@ class ChainHandles:
     def collection(self, address: str) -> Contract:
         return self.w3.eth.contract(address=Web3.to_checksum_address(address), abi=self._collection_abi)
 
-    @property
-    def transfer_topic(self) -> bytes:
-        return Web3.keccak(text="Transfer(address,address,uint256)")
+    transfer_topic_hex = Web3.to_hex(Web3.keccak(text="Transfer(address,address,uint256)"))

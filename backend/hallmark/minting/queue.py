@@ -148,11 +148,11 @@ class MintWorker:
             ])
 
     def _first_token_id(self, receipt) -> int:
-        topic = self.handles.transfer_topic
+        topic = self.handles.transfer_topic_hex
         for entry in receipt.logs:
             if entry["topics"] and entry["topics"][0] == topic:
-                return int.from_bytes(entry["topics"][3], "big")
-        raise SendError(f"no Transfer event in {receipt.transactionHash.hex()}")
+                return int(entry["topics"][3], 16)
+        raise SendError(f"no Transfer event in {receipt.tx_hash}")
 
 
 def wait_until_idle(db: Database, item_ids: list[int], timeout: float) -> bool:
