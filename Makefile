@@ -7,6 +7,7 @@ export PATH := $(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 export HALLMARK_DATA_DIR ?= $(CURDIR)/data
 PORT ?= 5000
 NETWORK := hallmark-local
+STAFF_KEY := $(HALLMARK_DATA_DIR)/keys/staff-api-key
 
 .PHONY: setup run serve chain deploy stop test test-contracts test-backend bench clean
 
@@ -32,7 +33,9 @@ chain: setup
 
 deploy: chain
 	brownie run scripts/deploy.py --network $(NETWORK)
-	brownie run scripts/create_drop.py main drops/fuhu-demo.yaml --network $(NETWORK)
+	HALLMARK_NETWORK=$(NETWORK) hallmark drop create --spec drops/fuhu-demo.yaml
+	@test -s $(STAFF_KEY) || hallmark apikey create --name demo-staff --role admin --out $(STAFF_KEY)
+	@echo "staff API key (admin) for the demo: $(STAFF_KEY)"
 
 run: deploy serve
 
