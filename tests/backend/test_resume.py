@@ -99,3 +99,31 @@ def test_same_purpose_is_never_signed_twice(app):
     again = services.sender.submit("test:once", call, 100_000)
     assert first.tx_hash == again.tx_hash and first.nonce == again.nonce
     assert services.sender.wait(again).status == 1
+
+
+def test_replaced_batch_goes_back_to_the_queue_and_is_minted_once(app_for, data, stack):
+    recipients = [Account.create().address for _ in range(10)]
+    app = app_for(data, CI_PORT, MINT_BATCH_SIZE=10, START_WORKERS=False)
+    services = app.extensions["hallmark.services"]
+    drop, job, staff = start_job(app, recipients)
+    sender = services.sender
+    real_broadcast = sender._broadcast
+    sender._broadcast = lambda row, attempts=5: None  # signed and stored, but it never reaches the node...
+    sender.receipt_timeout = 0.5
+    assert services.minter.process_once()  # no receipt comes: its items stay "sending"
+    sender._broadcast, sender.receipt_timeout = real_broadcast, 120
+    with app.extensions["hallmark.db"].session() as s:
+        stuck = s.scalar(select(ChainTx).where(ChainTx.purpose.like(f"mint:{drop['id']}:%")))
+    # ...and another transaction takes its nonce, so it can never be mined
+    issuer = stack["issuer"]
+    replacement = issuer.sign_transaction({"to": issuer.address, "value": 0, "gas": 21_000, "nonce": stuck.nonce,
+                                           "chainId": 1337, "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 10**9})
+    W3.eth.wait_for_transaction_receipt(W3.eth.send_raw_transaction(replacement.raw_transaction))
+    sender._nonce = None  # the node moved on; the sender re-reads its nonce
+    services.minter.resume()  # finds the batch dropped and puts its items back in the queue
+    assert services.minter.process_once()
+    final = finish(app, job["id"], staff)
+    services.stop()
+    assert (final["done"], final["failed"]) == (10, 0)
+    per_recipient, total = balances(drop["contract_address"], recipients)
+    assert per_recipient == [1] * 10 and total == 10

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
@@ -20,6 +21,7 @@ from ..models import ChainTx, Drop, MintItem, utcnow
 
 log = logging.getLogger(__name__)
 BASE_GAS, GAS_PER_ITEM = 150_000, 56_000  # above the measured worst case (holding period, first mint)
+MAX_IN_FLIGHT = 4
 
 
 class MintWorker:
@@ -30,6 +32,10 @@ class MintWorker:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        # receipts are settled beside the sending loop, so batch k's bookkeeping overlaps batch k+1's mining;
+        # the semaphore bounds how many batches are in flight at once on nodes that do not mine on receipt
+        self._settler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hallmark-mint-settler")
+        self._in_flight = threading.BoundedSemaphore(MAX_IN_FLIGHT)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -42,6 +48,7 @@ class MintWorker:
         self._wake.set()
         if self._thread:
             self._thread.join(timeout)
+        self._settler.shutdown(wait=True)
 
     def wake(self) -> None:
         self._wake.set()
@@ -50,7 +57,7 @@ class MintWorker:
         self.resume()
         while not self._stop.is_set():
             try:
-                busy = self.process_once()
+                busy = self.process_once(pipelined=True)
             except Exception:  # keep the worker alive; the item rows keep the state
                 log.exception("mint worker iteration failed")
                 busy = False
@@ -72,8 +79,9 @@ class MintWorker:
         for row in txs:
             self._settle(row)
 
-    def process_once(self) -> bool:
-        """Send one batch for the first drop that has one ready; True when something was sent."""
+    def process_once(self, pipelined: bool = False) -> bool:
+        """Send one batch for the first drop that has one ready; True when something was sent. Pipelined, its
+        receipt is settled in the background; otherwise before returning."""
         with self.db.session() as s:
             drop_ids = list(s.scalars(
                 select(MintItem.drop_id).join(Drop, Drop.id == MintItem.drop_id)
@@ -81,11 +89,11 @@ class MintWorker:
                 .group_by(MintItem.drop_id).order_by(func.min(MintItem.id))
             ))
         for drop_id in drop_ids:
-            if self._send_batch(drop_id):
+            if self._send_batch(drop_id, pipelined):
                 return True
         return False
 
-    def _send_batch(self, drop_id: int) -> bool:
+    def _send_batch(self, drop_id: int, pipelined: bool) -> bool:
         with self.db.session() as s:
             drop = s.get(Drop, drop_id)
             items = list(s.scalars(
@@ -116,13 +124,28 @@ class MintWorker:
         def mark_sending(session, tx):
             session.execute(update(MintItem).where(MintItem.id.in_(ids)).values(status="sending", tx_id=tx.id))
 
+        with self.db.session() as s:  # a batch whose transaction was dropped is re-sent under a new purpose
+            dropped = s.scalar(select(func.count()).select_from(ChainTx).where(
+                ChainTx.purpose.like(f"mint:{drop_id}:{ids[0]}:%"), ChainTx.status == "dropped"))
+        self._in_flight.acquire()
         try:
-            row = self.sender.submit(f"mint:{drop_id}:{ids[0]}", call, BASE_GAS + GAS_PER_ITEM * len(ids), mark_sending)
+            row = self.sender.submit(f"mint:{drop_id}:{ids[0]}:{dropped}", call,
+                                     BASE_GAS + GAS_PER_ITEM * len(ids), mark_sending)
         except SendError as exc:
+            self._in_flight.release()
             log.warning("batch for drop %s not sent: %s", drop_id, exc)
             return False
-        self._settle(row)
+        if pipelined:
+            self._settler.submit(self._settle_and_release, row)
+        else:
+            self._settle_and_release(row)
         return True
+
+    def _settle_and_release(self, row: ChainTx) -> None:
+        try:
+            self._settle(row)
+        finally:
+            self._in_flight.release()
 
     def _settle(self, row: ChainTx) -> None:
         """Wait for a batch's receipt and give each of its items its token id (or its failure)."""
