@@ -9,7 +9,7 @@ PORT ?= 5000
 NETWORK := hallmark-local
 STAFF_KEY := $(HALLMARK_DATA_DIR)/keys/staff-api-key
 
-.PHONY: setup run serve chain deploy stop test test-contracts test-backend bench clean
+.PHONY: setup run serve chain deploy stop test test-contracts test-backend test-e2e bench clean
 
 setup: $(VENV)/.installed node_modules/.installed toolchain
 
@@ -47,7 +47,7 @@ stop:
 	-@test -f $(HALLMARK_DATA_DIR)/app.pid && kill $$(cat $(HALLMARK_DATA_DIR)/app.pid) 2>/dev/null; rm -f $(HALLMARK_DATA_DIR)/app.pid
 	-@test -x $(VENV)/bin/hallmark && hallmark chain down
 
-test: setup test-contracts test-backend
+test: setup test-contracts test-backend test-e2e
 
 test-contracts:
 	brownie test tests/contracts --network hallmark-test
@@ -55,8 +55,20 @@ test-contracts:
 test-backend:
 	pytest -p no:pytest-brownie tests/backend -q
 
+# Browser tests drive Debian's Chromium (`playwright install` cannot download a browser here), with a CJK font
+# for the Chinese pages; installed (as root) only when /usr/bin/chromium is missing.
+/usr/bin/chromium:
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null
+
+test-e2e: setup /usr/bin/chromium
+	pytest -p no:pytest-brownie tests/e2e -q
+
 bench: setup
 	$(PY) bench/gas.py
+	$(PY) bench/airdrop.py
+	$(PY) bench/claims.py
+	$(PY) bench/lookup.py
 
 clean: stop
 	rm -rf build reports $(HALLMARK_DATA_DIR)

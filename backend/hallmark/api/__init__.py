@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
-from . import art, claims, drops, errors, health, vendor, verify
+from . import art, claims, drops, errors, health, pages, stats, vendor, verify
 
 SETTINGS = {
     "API_TITLE": "Hallmark",
@@ -22,8 +22,9 @@ def init_app(app: Flask) -> Api:
         app.config.setdefault(key, value)
     api = Api(app)
     api.spec.components.security_scheme("ApiKey", {"type": "http", "scheme": "bearer"})
-    for blueprint in (health.bp, drops.bp, art.bp, claims.bp, verify.bp):
+    for blueprint in (health.bp, drops.bp, stats.bp, art.bp, claims.bp, verify.bp):
         api.register_blueprint(blueprint)
     app.register_blueprint(vendor.bp)
+    app.register_blueprint(pages.bp)
     errors.init_app(app)
     return api

@@ -4,7 +4,10 @@ from flask import Blueprint, abort, send_from_directory
 from ..config import ROOT
 
 bp = Blueprint("vendor", __name__)
-PACKAGES = {"swagger-ui": ROOT / "node_modules" / "swagger-ui-dist"}
+PACKAGES = {
+    "swagger-ui": ROOT / "node_modules" / "swagger-ui-dist",
+    "chartjs": ROOT / "node_modules" / "chart.js" / "dist",
+}
 
 
 @bp.get("/vendor/<package>/<path:filename>")

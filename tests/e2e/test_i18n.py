@@ -1,0 +1,45 @@
+"""The zh and en dictionaries match each other and the pages: every key a template or script uses exists in
+both, with the same {placeholders}, and no key is left unused. (No browser needed.)"""
+import json
+import re
+
+from hallmark.api.pages import FRONTEND, STATIC
+
+LITERAL = re.compile(r"""["']([a-z_]+(?:\.[a-z_]+)+)["']""")
+BLOCK_KEY = re.compile(r"\{% block \w+_key %\}([\w.]+)\{% endblock %\}")
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+# keys the scripts build from API values (`verdict.${answer.verdict}`, ...)
+BUILT = (
+    [f"verdict.{v}" for v in ("authentic", "counterfeit", "unknown")]
+    + [f"verdict.{v}.sub" for v in ("authentic", "counterfeit", "unknown")]
+    + [f"reason.{check}.{state}" for check in ("registry", "content") for state in ("ok", "fail", "unknown")]
+    + ["reason.token.ok", "reason.token.unknown"]
+    + [f"policy.{p}" for p in ("transferable", "soulbound", "holding_period")]
+    + [f"history.{kind}" for kind in ("mint", "transfer", "burn")]
+    + [f"status.{s}" for s in ("rendering", "deploying", "live", "failed", "paused")]
+    + [f"build.{s}" for s in ("rendering", "deploying", "live", "failed")]
+    + [f"source.{s}" for s in ("airdrop", "claim", "single")]
+)
+
+
+def dictionary(lang):
+    return json.loads((STATIC / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
+
+
+def used_keys(namespaces):
+    keys = set(BUILT)
+    for path in [*FRONTEND.joinpath("templates").glob("*.html"), *STATIC.joinpath("js").rglob("*.js")]:
+        text = path.read_text(encoding="utf-8")
+        keys |= {k for k in LITERAL.findall(text) if k.split(".")[0] in namespaces}
+        keys |= set(BLOCK_KEY.findall(text))
+    return keys
+
+
+def test_dictionaries_cover_the_pages_and_each_other():
+    zh, en = dictionary("zh"), dictionary("en")
+    assert zh.keys() == en.keys(), set(zh) ^ set(en)
+    for key in zh:
+        assert set(PLACEHOLDER.findall(zh[key])) == set(PLACEHOLDER.findall(en[key])), key
+    used = used_keys({k.split(".")[0] for k in zh})
+    assert not used - zh.keys(), f"missing translations: {sorted(used - zh.keys())}"
+    assert not zh.keys() - used, f"unused translations: {sorted(zh.keys() - used)}"
