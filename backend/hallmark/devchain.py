@@ -24,11 +24,11 @@ GAS_LIMIT = 30_000_000
 Account.enable_unaudited_hdwallet_features()
 
 
-def ganache_bin() -> str:
-    local = ROOT / "node_modules" / ".bin" / "ganache"
-    found = str(local) if local.exists() else shutil.which("ganache")
+def node_bin(name: str = "ganache") -> str:
+    local = ROOT / "node_modules" / ".bin" / name
+    found = str(local) if local.exists() else shutil.which(name)
     if not found:
-        raise RuntimeError("ganache is not installed: run `npm ci`")
+        raise RuntimeError(f"{name} is not installed: run `npm ci`")
     return found
 
 
@@ -67,13 +67,19 @@ class Chain:
 
 
 def start(port: int, db_path: Path | None = None, log_path: Path | None = None, block_time: float = 0,
-          detach: bool = False) -> Chain:
-    """Start Ganache on 127.0.0.1:port; with db_path the chain survives restarts."""
+          detach: bool = False, node: str = "ganache") -> Chain:
+    """Start Ganache (or Anvil, the second node that shows nothing here is Ganache-specific) on 127.0.0.1:port;
+    with db_path the chain survives restarts."""
     url = f"http://127.0.0.1:{port}"
     if is_up(url):  # never mistake someone else's chain for the one we start
         raise RuntimeError(f"port {port} already has a node answering: stop it or choose another port")
+    if node == "anvil":
+        cmd = [node_bin("anvil"), "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(CHAIN_ID),
+               "--hardfork", "shanghai", "--mnemonic", DEV_MNEMONIC, "--accounts", "4", "--balance", "1000000",
+               "--gas-limit", str(GAS_LIMIT), "--silent"]
+        return _spawn(cmd, url, log_path, detach)
     cmd = [
-        ganache_bin(), "--server.host", "127.0.0.1", "--server.port", str(port),
+        node_bin("ganache"), "--server.host", "127.0.0.1", "--server.port", str(port),
         "--chain.chainId", str(CHAIN_ID), "--chain.hardfork", "shanghai",
         "--wallet.mnemonic", DEV_MNEMONIC, "--wallet.totalAccounts", "4", "--wallet.defaultBalance", "1000000",
         "--miner.blockGasLimit", str(GAS_LIMIT), "--logging.quiet",
@@ -83,16 +89,20 @@ def start(port: int, db_path: Path | None = None, log_path: Path | None = None, 
     if db_path:
         db_path.mkdir(parents=True, exist_ok=True)
         cmd += ["--database.dbPath", str(db_path)]
+    return _spawn(cmd, url, log_path, detach)
+
+
+def _spawn(cmd: list[str], url: str, log_path: Path | None, detach: bool) -> Chain:
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL
     process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                start_new_session=detach)
     deadline = time.monotonic() + 60
     while not is_up(url):
         if process.poll() is not None:
-            raise RuntimeError(f"ganache exited with code {process.returncode} (port {port} in use?)")
+            raise RuntimeError(f"{Path(cmd[0]).name} exited with code {process.returncode} ({url} in use?)")
         if time.monotonic() > deadline:
             process.kill()
-            raise RuntimeError("ganache did not answer within 60 s")
+            raise RuntimeError(f"{Path(cmd[0]).name} did not answer within 60 s")
         time.sleep(0.2)
     return Chain(url, process)
 

@@ -34,11 +34,12 @@ def free_port() -> int:
 
 
 class LocalStack:
-    def __init__(self, data: Path):
+    def __init__(self, data: Path, node: str = "ganache"):
         self.data = data
+        self.node = node
 
     def __enter__(self) -> "LocalStack":
-        self.chain = devchain.start(free_port())
+        self.chain = devchain.start(free_port(), node=self.node)
         self.w3 = Web3(Web3.HTTPProvider(self.chain.url, request_kwargs={"timeout": 120}))
         self.issuer = Account.create()
         devchain.fund(self.chain.url, self.issuer.address, 100_000)

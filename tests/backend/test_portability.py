@@ -1,0 +1,36 @@
+"""The same backend, unchanged, on a second EVM node (Anvil): drop creation, airdrop, claims, indexing, verify."""
+import time
+
+from eth_account import Account
+
+from hallmark.api.auth import create_api_key
+from hallmark.testing import LocalStack
+
+
+def test_whole_flow_on_anvil(tmp_path):
+    with LocalStack(tmp_path, node="anvil") as stack:
+        app = stack.app(MINT_BATCH_SIZE=20, CLAIM_WINDOW_SECONDS=0.3)
+        try:
+            client = app.test_client()
+            staff = {"Authorization": "Bearer " + create_api_key(app.extensions["hallmark.db"], "t", "admin")}
+            assert client.get("/api/health").get_json()["ok"]
+            drop = stack.create_drop(client, staff, edition=40, transfer_policy="holding_period",
+                                     holding_period_days=1)
+            recipients = [Account.create().address for _ in range(30)]
+            job = stack.airdrop(client, staff, drop, recipients)
+            assert len(job["transactions"]) == 2 and job["failed"] == 0
+            code = client.post(f"/api/drops/{drop['id']}/claim-codes", json={"count": 1},
+                               headers={**staff, "Idempotency-Key": "c"}).get_json()["codes"][0]
+            claimant = Account.create().address
+            claim = client.post("/api/claims", json={"code": code, "wallet": claimant}).get_json()
+            deadline = time.monotonic() + 10
+            while (status := client.get(f"/api/claims/{claim['claim_id']}").get_json())["status"] != "minted":
+                assert time.monotonic() < deadline, status
+                time.sleep(0.05)
+            stack.wait_indexed(app, 31)
+            answer = client.get(f"/api/verify/{drop['contract_address']}/31").get_json()
+            assert answer["verdict"] == "authentic" and answer["owner"] == claimant
+            assert answer["policy"]["name"] == "holding_period" and answer["policy"]["locked"]
+            assert client.get(f"/api/wallets/{recipients[0]}").get_json()["total"] == 1
+        finally:
+            app.extensions["hallmark.services"].stop()
