@@ -17,6 +17,7 @@ from ..models import Drop, IndexCursor, IndexedCollection, IndexedToken, Indexed
 
 ZERO = "0x" + "00" * 20
 ANSWER_CACHE = 10_000
+ANSWER_TTL = 60.0
 POSITION_TTL = 0.25
 
 
@@ -42,7 +43,7 @@ class Verifier:
         self.db = db
         self.handles = handles  # read-only chain access, only for addresses the registry never announced
         self._trees: dict[int, ContentTree] = {}
-        self._answers: dict[tuple, bytes] = {}
+        self._answers: dict[tuple, tuple[tuple, float, bytes]] = {}
         self._position_value: tuple = ()
         self._position_read_at = float("-inf")
 
@@ -72,14 +73,17 @@ class Verifier:
         if not is_address(address):
             raise ValueError("not an Ethereum address")
         address = to_checksum_address(address)
-        # the minute bucket refreshes what depends on the clock (holding periods) or on the node (lookalikes)
-        key = (address, token_id, image_sha256, metadata_sha256, self._position(), int(time.time() // 60))
-        answer = self._answers.get(key)
-        if answer is None:
-            answer = json.dumps(self._answer(address, token_id, image_sha256, metadata_sha256)).encode()
-            if len(self._answers) >= ANSWER_CACHE:
-                self._answers.pop(next(iter(self._answers)))
-            self._answers[key] = answer
+        key = (address, token_id, image_sha256, metadata_sha256)
+        position, now = self._position(), time.monotonic()
+        cached = self._answers.get(key)
+        # reuse while the index has not moved; refresh after ANSWER_TTL what depends on the clock (holding
+        # periods) or on the node (lookalikes), one entry at a time, never all at once
+        if cached is not None and cached[0] == position and now - cached[1] < ANSWER_TTL:
+            return cached[2]
+        answer = json.dumps(self._answer(address, token_id, image_sha256, metadata_sha256)).encode()
+        if len(self._answers) >= ANSWER_CACHE:
+            self._answers.pop(next(iter(self._answers)))
+        self._answers[key] = (position, now, answer)
         return answer
 
     def _position(self) -> tuple:
