@@ -170,6 +170,9 @@ def main():
         for token_id in range(1, args.held + 1):  # steady state: each item has been verified once before
             requests.get(f"{base}/api/verify/{address}/{token_id}").raise_for_status()
         verify_rps = load(lambda i: f"{base}/api/verify/{address}/{random.randint(1, args.held)}", args.seconds)
+        # a random image digest makes every request a cache miss: the whole verdict is computed each time
+        cold_rps = load(lambda i: f"{base}/api/verify/{address}/{random.randint(1, args.held)}"
+                                  f"?image_sha256=0x{random.getrandbits(256):064x}", args.seconds)
         bare_rps = load(lambda i: f"{base}/bench/bare", args.seconds)
         server.terminate()
 
@@ -178,14 +181,18 @@ def main():
          f"<= {TARGET_LOOKUP_MS} ms", page_ms <= TARGET_LOOKUP_MS),
         ("wallet lookup, all 1,000 items in 10 pages (median)", f"{walk_ms:.1f} ms", f"{chain_ms:.0f} ms (from chain)",
          "-", None),
-        ("verify requests per second", f"{verify_rps:.0f}/s", f"{bare_rps:.0f}/s (bare Flask JSON)",
-         f">= {TARGET_VERIFY_SHARE:.0%} of bare", verify_rps >= TARGET_VERIFY_SHARE * bare_rps),
+        ("verify requests per second (each item verified before)", f"{verify_rps:.0f}/s",
+         f"{bare_rps:.0f}/s (bare Flask JSON)", f">= {TARGET_VERIFY_SHARE:.0%} of bare",
+         verify_rps >= TARGET_VERIFY_SHARE * bare_rps),
+        ("verify requests per second (every verdict computed afresh)", f"{cold_rps:.0f}/s",
+         f"{bare_rps:.0f}/s (bare Flask JSON)", "-", None),
     ]
     table = ["| measurement | Hallmark | baseline | target | within |", "|---|---:|---:|---:|:---:|"]
     table += [f"| {a} | {b} | {c} | {d} | {'-' if e is None else 'yes' if e else 'NO'} |" for a, b, c, d, e in rows]
     table.append(f"\n{args.indexed:,} tokens indexed, {args.held:,} held by the wallet; the chain baseline scans a "
                  f"chain holding only the {args.held + 100:,} real tokens; verify is {verify_rps / bare_rps:.0%} "
-                 "of bare.")
+                 "of bare when its answer is cached (per index position), "
+                 f"{cold_rps / bare_rps:.0%} when every verdict is computed afresh.")
     out = "\n".join(table)
     print(out)
     (ROOT / "bench" / "results").mkdir(exist_ok=True)
