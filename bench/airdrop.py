@@ -252,7 +252,7 @@ def table(brownie: dict, web3_loop: dict, runs: list[tuple[dict, dict]], batch: 
         f"(brownie 1.22, local signing, gas price auto). Naive web3.py loop: build (gas estimate, fee lookup), sign "
         f"locally, send, wait for the receipt. Both loops' rates are measured on {brownie['n']} tokens, enough for "
         f"a steady rate; their 1,000-token figures are projected.",
-        f"Runs (Hallmark / straight to Ganache, tokens/s): "
+        "Runs (Hallmark / straight to Ganache, tokens/s): "
         + "; ".join(f"{o['rate']:,.0f} / {d['rate']:,.0f}" for o, d in runs)
         + ". The table shows the median run (the lower middle one of an even count).",
     ]

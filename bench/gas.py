@@ -6,8 +6,6 @@ Starts its own Ganache, deploys both, and prints a Markdown table (also written 
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 import solcx
 import yaml

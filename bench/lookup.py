@@ -15,7 +15,6 @@ import logging
 import multiprocessing
 import random
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -29,7 +28,7 @@ from sqlalchemy import insert
 from web3 import Web3
 from werkzeug.serving import make_server
 
-from hallmark import create_app, devchain
+from hallmark import create_app
 from hallmark.api.auth import create_api_key
 from hallmark.chain import artifacts
 from hallmark.config import ROOT, Config

@@ -102,3 +102,28 @@ class LocalStack:
                     return
             time.sleep(0.1)
         raise TimeoutError(f"fewer than {count} tokens indexed after {timeout} s")
+
+
+def deploy_lookalike(rpc_url: str, drop: dict, forger_index: int = 3) -> str:
+    """Someone else's copy of a drop: the same code, name, symbol and content root, created through a registry
+    of the forger's own (not the bank's), with serial 1 minted. Returns its address."""
+    w3 = Web3(Web3.HTTPProvider(rpc_url))
+    forger = devchain.faucet_account(forger_index)
+    w3.middleware_onion.inject(SignAndSendRawMiddlewareBuilder.build(forger), layer=0)
+
+    def send(call, gas: int = 1_000_000):
+        return w3.eth.wait_for_transaction_receipt(call.transact({"from": forger.address, "gas": gas}))
+
+    def deploy(name: str, *args):
+        data = artifacts.load(name)
+        factory = w3.eth.contract(abi=data["abi"], bytecode=data["bytecode"])
+        return w3.eth.contract(address=send(factory.constructor(*args), 8_000_000).contractAddress, abi=data["abi"])
+
+    impl = deploy("HallmarkCollection")
+    registry = deploy("HallmarkRegistry", impl.address, forger.address, "http://fake/meta/")
+    config = (drop["name"], drop["symbol"], "", drop["edition_size"], 0, 0, forger.address, 0,
+              bytes.fromhex(drop["content_root"][2:]), forger.address, forger.address)
+    send(registry.functions.createCollection(config, b"\1" * 32))
+    fake = w3.eth.contract(address=registry.functions.predictCollectionAddress(b"\1" * 32).call(), abi=impl.abi)
+    send(fake.functions.mint(forger.address), 300_000)
+    return fake.address

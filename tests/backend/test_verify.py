@@ -7,12 +7,9 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from PIL import Image, ImageDraw
 from sqlalchemy import select, update
-from web3 import Web3
-from web3.middleware import SignAndSendRawMiddlewareBuilder
 
-from hallmark import devchain
-from hallmark.chain import artifacts
 from hallmark.models import IndexedToken, OwnershipChallenge
+from hallmark.testing import deploy_lookalike
 
 from conftest import CI_PORT
 
@@ -82,28 +79,8 @@ def test_unminted_and_missing_are_unknown(client, minted):
 def test_lookalike_from_another_deployer_is_counterfeit(client, minted, stack):
     drop, _, _ = minted
     # someone else deploys the same code and a registry of their own, with the same name, symbol and images
-    w3 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{CI_PORT}"))
-    forger = devchain.faucet_account(3)
-    w3.middleware_onion.inject(SignAndSendRawMiddlewareBuilder.build(forger), layer=0)
-
-    def deploy(name, *args):
-        data = artifacts.load(name)
-        tx = w3.eth.contract(abi=data["abi"], bytecode=data["bytecode"]).constructor(*args).transact(
-            {"from": forger.address, "gas": 8_000_000})
-        return w3.eth.wait_for_transaction_receipt(tx).contractAddress
-
-    impl = deploy("HallmarkCollection")
-    registry = w3.eth.contract(address=deploy("HallmarkRegistry", impl, forger.address, "http://fake/meta/"),
-                               abi=artifacts.load("HallmarkRegistry")["abi"])
-    cfg = ("Fuhu Test", "FUHU", "", 10, 0, 0, forger.address, 0, bytes.fromhex(drop["content_root"][2:]),
-           forger.address, forger.address)
-    w3.eth.wait_for_transaction_receipt(registry.functions.createCollection(cfg, b"\1" * 32).transact(
-        {"from": forger.address, "gas": 1_000_000}))
-    fake = w3.eth.contract(address=registry.functions.predictCollectionAddress(b"\1" * 32).call(),
-                           abi=artifacts.load("HallmarkCollection")["abi"])
-    w3.eth.wait_for_transaction_receipt(fake.functions.mint(forger.address).transact({"from": forger.address}))
-
-    answer = client.get(f"/api/verify/{fake.address}/1").get_json()
+    fake = deploy_lookalike(f"http://127.0.0.1:{CI_PORT}", {**drop, "name": "Fuhu Test"})
+    answer = client.get(f"/api/verify/{fake}/1").get_json()
     assert answer["verdict"] == "counterfeit"
     reasons = {r["check"]: r for r in answer["reasons"]}
     assert reasons["registry"]["ok"] is False and "NOT in the bank's on-chain registry" in reasons["registry"]["detail"]

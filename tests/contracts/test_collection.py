@@ -1,4 +1,3 @@
-import brownie
 from brownie import chain, web3
 from eth_utils import keccak
 

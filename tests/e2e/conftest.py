@@ -11,15 +11,11 @@ from types import SimpleNamespace
 import pytest
 from eth_account.messages import encode_defunct
 from playwright.sync_api import sync_playwright
-from web3 import Web3
-from web3.middleware import SignAndSendRawMiddlewareBuilder
 from werkzeug.serving import make_server
 
-from hallmark import devchain
 from hallmark.api.auth import create_api_key
-from hallmark.chain import artifacts
 from hallmark.config import ROOT
-from hallmark.testing import LocalStack, free_port
+from hallmark.testing import LocalStack, deploy_lookalike, free_port
 
 CHROMIUM = "/usr/bin/chromium"  # `playwright install` cannot download here; `make test-e2e` installs Debian's
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -86,31 +82,8 @@ def mint(client, staff, drop: dict, to: str) -> int:
 
 @pytest.fixture(scope="session")
 def lookalike(stack, drop) -> str:
-    """Someone else's copy of the drop: the same code, name, symbol and content root, created through a registry
-    of their own (not the bank's), with serial 1 minted. Returns its address."""
-    w3 = Web3(Web3.HTTPProvider(stack.chain.url))
-    forger = devchain.faucet_account(3)
-    w3.middleware_onion.inject(SignAndSendRawMiddlewareBuilder.build(forger), layer=0)
-
-    def deploy(name, *args):
-        data = artifacts.load(name)
-        tx = w3.eth.contract(abi=data["abi"], bytecode=data["bytecode"]).constructor(*args).transact(
-            {"from": forger.address, "gas": 8_000_000})
-        return w3.eth.wait_for_transaction_receipt(tx).contractAddress
-
-    def send(call, gas=1_000_000):
-        w3.eth.wait_for_transaction_receipt(call.transact({"from": forger.address, "gas": gas}))
-
-    impl = deploy("HallmarkCollection")
-    registry = w3.eth.contract(address=deploy("HallmarkRegistry", impl, forger.address, "http://fake/meta/"),
-                               abi=artifacts.load("HallmarkRegistry")["abi"])
-    config = (drop["name"], drop["symbol"], "", drop["edition_size"], 0, 0, forger.address, 0,
-              bytes.fromhex(drop["content_root"][2:]), forger.address, forger.address)
-    send(registry.functions.createCollection(config, b"\1" * 32))
-    fake = w3.eth.contract(address=registry.functions.predictCollectionAddress(b"\1" * 32).call(),
-                           abi=artifacts.load("HallmarkCollection")["abi"])
-    send(fake.functions.mint(forger.address), 300_000)
-    return fake.address
+    """Someone else's copy of the drop (see hallmark.testing.deploy_lookalike)."""
+    return deploy_lookalike(stack.chain.url, drop)
 
 
 @pytest.fixture(scope="session")
