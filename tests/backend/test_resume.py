@@ -127,3 +127,21 @@ def test_replaced_batch_goes_back_to_the_queue_and_is_minted_once(app_for, data,
     assert (final["done"], final["failed"]) == (10, 0)
     per_recipient, total = balances(drop["contract_address"], recipients)
     assert per_recipient == [1] * 10 and total == 10
+
+
+def test_concurrent_senders_get_distinct_nonces(app):
+    from concurrent.futures import ThreadPoolExecutor
+    services = app.extensions["hallmark.services"]
+    registry = services.handles.registry
+    start = time.time_ns()
+
+    def send(n):
+        call = registry.functions.setMetadataBaseURI(f"http://127.0.0.1:5000/meta/?n={n}")
+        row = services.sender.submit(f"test:concurrent:{start}:{n}", call, 100_000)
+        return row.nonce, services.sender.wait(row).status
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(send, range(16)))
+    nonces = sorted(n for n, _ in results)
+    assert nonces == list(range(nonces[0], nonces[0] + 16))  # no gaps, no repeats
+    assert all(status == 1 for _, status in results)
