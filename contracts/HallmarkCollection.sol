@@ -150,6 +150,7 @@ contract HallmarkCollection is
         uint256 count = to.length;
         if (count == 0) revert EmptyRecipients();
         CollectionStorage storage $ = _storage();
+        if ($.paused) revert EnforcedPause();
         uint256 minted = $.totalMinted;
         uint256 remaining = $.maxSupply - minted;
         if (count > remaining) revert SupplyExceeded(count, remaining);
@@ -188,11 +189,13 @@ contract HallmarkCollection is
 
     // ------------------------------------------------------------------ transfer policy
 
-    /// @dev The one hook for mint, transfer and burn: pause applies to all three, the policy to transfers only.
+    /// @dev The one hook for mint, transfer and burn: pause applies to all three (mints check it once per batch
+    ///      in `_mintBatch`, sparing a storage read per token), the policy to transfers only.
     function _update(address to, uint256 tokenId, address auth) internal override returns (address from) {
-        if (_storage().paused) revert EnforcedPause();
         from = super._update(to, tokenId, auth);
-        if (from != address(0) && to != address(0)) {
+        if (from == address(0)) return from;
+        if (_storage().paused) revert EnforcedPause();
+        if (to != address(0)) {
             TransferPolicy policy = _storage().transferPolicy;
             if (policy == TransferPolicy.Soulbound) revert TokenLocked(tokenId);
             if (policy == TransferPolicy.HoldingPeriod) {

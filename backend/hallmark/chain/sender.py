@@ -69,12 +69,13 @@ class Sender:
     # ------------------------------------------------------------------ sending
 
     def submit(self, purpose: str, call, gas: int,
-               on_signed: Callable[[Session, ChainTx], None] | None = None) -> ChainTx:
+               on_signed: Callable[[Session, ChainTx], None] | None = None, broadcast: bool = True) -> ChainTx:
         """Sign `call` (a web3 contract function call), store it under `purpose`, broadcast it.
 
         If a transaction with this purpose exists already, nothing new is signed: it is re-broadcast if needed
         and returned. `on_signed` runs in the same database transaction that stores the signed transaction
-        (e.g. to mark queued items as being sent in it)."""
+        (e.g. to mark queued items as being sent in it). With broadcast=False the caller sends it later, in
+        nonce order, with `broadcast()`."""
         with self._lock:
             with self.db.session() as s:
                 existing = s.scalar(select(ChainTx).where(ChainTx.purpose == purpose))
@@ -90,8 +91,20 @@ class Sender:
                     if on_signed:
                         on_signed(s, existing)
                     self._nonce = nonce + 1
-            self._broadcast(existing)
+            if broadcast:
+                self._broadcast(existing)
         return existing
+
+    def broadcast(self, row: ChainTx) -> None:
+        """Send a stored transaction. If the node refuses it, it is marked dropped and the nonce counter is
+        re-read, so the next transaction fills the gap."""
+        try:
+            self._broadcast(row)
+        except SendError:
+            with self._lock:
+                self._nonce = None
+            self._record(row, "dropped", None, "refused by the node")
+            raise
 
     def _next_nonce(self) -> int:
         if self._nonce is None:
@@ -130,7 +143,10 @@ class Sender:
         return Receipt.from_json(reply["result"]) if reply.get("result") else None
 
     def wait(self, row: ChainTx) -> Receipt | None:
-        """Wait for the receipt (and confirmations), record the outcome and return the receipt."""
+        """Wait for the receipt (and confirmations), record the outcome and return the receipt (None when the
+        transaction was dropped)."""
+        if row.status == "dropped":
+            return None
         deadline = time.monotonic() + self.receipt_timeout
         receipt = None
         while time.monotonic() < deadline:

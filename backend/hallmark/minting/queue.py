@@ -32,8 +32,10 @@ class MintWorker:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        # receipts are settled beside the sending loop, so batch k's bookkeeping overlaps batch k+1's mining;
+        # batches are signed here, broadcast in nonce order by one thread and settled by another, so the node
+        # never waits for our bookkeeping: batch k+1 reaches it the moment batch k is mined;
         # the semaphore bounds how many batches are in flight at once on nodes that do not mine on receipt
+        self._broadcaster = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hallmark-mint-broadcaster")
         self._settler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hallmark-mint-settler")
         self._in_flight = threading.BoundedSemaphore(MAX_IN_FLIGHT)
 
@@ -48,6 +50,7 @@ class MintWorker:
         self._wake.set()
         if self._thread:
             self._thread.join(timeout)
+        self._broadcaster.shutdown(wait=True)
         self._settler.shutdown(wait=True)
 
     def wake(self) -> None:
@@ -130,16 +133,23 @@ class MintWorker:
         self._in_flight.acquire()
         try:
             row = self.sender.submit(f"mint:{drop_id}:{ids[0]}:{dropped}", call,
-                                     BASE_GAS + GAS_PER_ITEM * len(ids), mark_sending)
+                                     BASE_GAS + GAS_PER_ITEM * len(ids), mark_sending, broadcast=not pipelined)
         except SendError as exc:
             self._in_flight.release()
             log.warning("batch for drop %s not sent: %s", drop_id, exc)
             return False
         if pipelined:
-            self._settler.submit(self._settle_and_release, row)
+            self._broadcaster.submit(self._broadcast_then_settle, row)
         else:
             self._settle_and_release(row)
         return True
+
+    def _broadcast_then_settle(self, row: ChainTx) -> None:
+        try:
+            self.sender.broadcast(row)
+        except SendError as exc:
+            log.warning("batch %s refused by the node: %s", row.purpose, exc)
+        self._settler.submit(self._settle_and_release, row)
 
     def _settle_and_release(self, row: ChainTx) -> None:
         try:
