@@ -102,13 +102,19 @@ def stack(tmp_path_factory):
 
 
 @pytest.fixture
-def app(stack, app_for, tmp_path):
-    """A fresh app (own database) on the session chain, its workers running."""
-    data = tmp_path / "app"
+def deployed_data(stack, tmp_path):
+    """A fresh data folder holding the session's deployment record (and nothing else)."""
+    data = tmp_path / "deployed-data"
     (data / "deployments").mkdir(parents=True)
     record = stack["data"] / "deployments" / f"{CI_NETWORK}.json"
     (data / "deployments" / record.name).write_text(record.read_text())
-    application = app_for(data, CI_PORT, MINT_BATCH_SIZE=50, CLAIM_WINDOW_SECONDS=0.5)
+    return data
+
+
+@pytest.fixture
+def app(deployed_data, app_for):
+    """A fresh app (own database) on the session chain, its workers running."""
+    application = app_for(deployed_data, CI_PORT, MINT_BATCH_SIZE=50, CLAIM_WINDOW_SECONDS=0.5)
     yield application
     application.extensions["hallmark.services"].stop()
 

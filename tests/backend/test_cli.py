@@ -26,12 +26,9 @@ def collection(address):
 
 
 @pytest.fixture
-def cli(stack, tmp_path):
+def cli(stack, deployed_data):
     """`hallmark ...` in a fresh data folder holding the session's deployment record."""
-    data = tmp_path / "cli-data"
-    (data / "deployments").mkdir(parents=True)
-    record = stack["data"] / "deployments" / f"{CI_NETWORK}.json"
-    (data / "deployments" / record.name).write_text(record.read_text())
+    data = deployed_data
     env = {
         "HALLMARK_DATA_DIR": str(data), "HALLMARK_RPC_URL": f"http://127.0.0.1:{CI_PORT}",
         "HALLMARK_NETWORK": CI_NETWORK, "HALLMARK_ISSUER_KEY": "0x" + stack["issuer"].key.hex().removeprefix("0x"),

@@ -184,12 +184,9 @@ def test_public_routes_and_docs(client):
     assert client.get("/no/such/page").get_json()["code"] == 404
 
 
-def test_drop_created_with_brownie_is_adopted_and_served(stack, app_for, tmp_path):
+def test_drop_created_with_brownie_is_adopted_and_served(stack, app_for, deployed_data, tmp_path):
     from conftest import CI_NETWORK, run
-    data = tmp_path / "adopt"
-    (data / "deployments").mkdir(parents=True)
-    record = stack["data"] / "deployments" / f"{CI_NETWORK}.json"
-    (data / "deployments" / record.name).write_text(record.read_text())
+    data = deployed_data
     spec = tmp_path / "drop.yaml"
     spec.write_text(f"slug: brownie-{time.time_ns()}\nname: Brownie Drop\nsymbol: BRW\nedition_size: 6\n")
     env = {"HALLMARK_DATA_DIR": str(data), "HALLMARK_ISSUER_KEY": stack["issuer_key"]}

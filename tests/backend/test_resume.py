@@ -10,7 +10,7 @@ from hallmark.chain import artifacts
 from hallmark.models import ChainTx, MintItem
 from sqlalchemy import func, select
 
-from conftest import CI_NETWORK, CI_PORT
+from conftest import CI_PORT
 
 W3 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{CI_PORT}"))
 
@@ -20,12 +20,8 @@ class Crash(BaseException):
 
 
 @pytest.fixture
-def data(stack, tmp_path):
-    folder = tmp_path / "app"
-    (folder / "deployments").mkdir(parents=True)
-    record = stack["data"] / "deployments" / f"{CI_NETWORK}.json"
-    (folder / "deployments" / record.name).write_text(record.read_text())
-    return folder
+def data(deployed_data):
+    return deployed_data
 
 
 def start_job(app, recipients):
