@@ -260,11 +260,8 @@ def table(brownie: dict, web3_loop: dict, runs: list[tuple[dict, dict]], batch: 
 
 
 def ganache_version() -> str:
-    try:
-        out = subprocess.run([devchain.ganache_bin(), "--version"], capture_output=True, text=True, timeout=30).stdout
-        return out.split("(")[0].strip()
-    except Exception:  # noqa: BLE001
-        return "ganache"
+    out = subprocess.run([devchain.node_bin("ganache"), "--version"], capture_output=True, text=True, timeout=30).stdout
+    return out.split("(")[0].strip() or "ganache"
 
 
 def main():
