@@ -6,7 +6,7 @@ data folder, serves the real backend (mint worker, indexer and all) over a real 
 prints a Markdown table (also written to bench/results/airdrop.md). Registers nothing globally: no brownie
 networks, no files outside a temporary folder and bench/results.
 
-    python bench/airdrop.py [--recipients 1000] [--runs 2] [--naive 200] [--port 8577]
+    python bench/airdrop.py [--recipients 1000] [--runs 2] [--naive 200]
 
 Each run airdrops to fresh addresses, then sends the same batches straight to the node without the backend
 (the node's own ceiling on this machine, measured right after, so both see the same conditions). The table
@@ -18,7 +18,6 @@ import argparse
 import json
 import logging
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,40 +28,18 @@ from pathlib import Path
 
 import requests
 from eth_account import Account
-from eth_utils import keccak, to_checksum_address
+from eth_utils import keccak
 from web3 import Web3
-from web3.middleware import SignAndSendRawMiddlewareBuilder
+from werkzeug.serving import make_server
 
-from hallmark import create_app, devchain
+from hallmark import devchain
 from hallmark.api.auth import create_api_key
 from hallmark.chain import artifacts
-from hallmark.chain.deployment import Deployment
 from hallmark.config import ROOT, Config
+from hallmark.testing import LocalStack, fresh_addresses, say
 
 NETWORK = "bench-airdrop"
 TARGET_RATE, TARGET_SPEEDUP = 250, 10
-
-
-def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def free_port(preferred: int) -> int:
-    if not devchain.is_up(f"http://127.0.0.1:{preferred}"):
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", preferred))
-                return preferred
-            except OSError:
-                pass
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def addresses(tag: bytes, n: int) -> list[str]:
-    """Distinct never-used addresses."""
-    return [to_checksum_address(keccak(tag + i.to_bytes(8, "big"))[:20]) for i in range(n)]
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -74,36 +51,6 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def wait_mined(url: str, tx_hash: str) -> None:
-    deadline = time.monotonic() + 30
-    while devchain.rpc(url, "eth_getTransactionReceipt", [tx_hash]) is None:
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{tx_hash} not mined")
-        time.sleep(0.05)
-
-
-class Setup:
-    """Contract set-up with the issuer key, before the backend's sender takes over that key's nonces."""
-
-    def __init__(self, url: str, issuer):
-        self.w3 = Web3(Web3.HTTPProvider(url))
-        self.w3.middleware_onion.inject(SignAndSendRawMiddlewareBuilder.build(issuer), layer=0)
-        self.issuer = issuer
-
-    def send(self, call):
-        receipt = self.w3.eth.wait_for_transaction_receipt(
-            call.transact({"from": self.issuer.address, "gas": 10_000_000}))
-        if receipt.status != 1:
-            raise RuntimeError(f"set-up transaction reverted: {call}")
-        return receipt
-
-    def deploy(self, name: str, *args):
-        artifact = artifacts.load(name)
-        factory = self.w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
-        receipt = self.send(factory.constructor(*args))
-        return self.w3.eth.contract(address=receipt.contractAddress, abi=artifact["abi"]), receipt
-
-
 def naive_loop(url: str, minter, collection_address: str, n: int) -> dict:
     """What a first script does: for each token, build the transaction (web3 estimates gas and looks up fees),
     sign it locally, send it, wait for its receipt; then the next."""
@@ -112,7 +59,7 @@ def naive_loop(url: str, minter, collection_address: str, n: int) -> dict:
     nonce = w3.eth.get_transaction_count(minter.address)
     gas = []
     started = time.perf_counter()
-    for to in addresses(b"bench-naive", n):
+    for to in fresh_addresses(b"bench-naive", n):
         tx = coll.functions.mint(to).build_transaction({"from": minter.address, "nonce": nonce})
         receipt = w3.eth.wait_for_transaction_receipt(
             w3.eth.send_raw_transaction(minter.sign_transaction(tx).raw_transaction))
@@ -156,7 +103,7 @@ def _brownie_loop_child(url: str, collection_address: str, n: str) -> None:
     coll = Contract.from_abi("HallmarkCollection", collection_address, artifacts.load("HallmarkCollection")["abi"])
     gas = []
     started = time.perf_counter()
-    for to in addresses(b"bench-brownie", int(n)):
+    for to in fresh_addresses(b"bench-brownie", int(n)):
         gas.append(coll.mint(to, {"from": account}).gas_used)
     elapsed = time.perf_counter() - started
     print(json.dumps({"n": int(n), "seconds": elapsed, "rate": int(n) / elapsed,
@@ -273,7 +220,6 @@ def main():
     parser.add_argument("--naive", type=int, default=200, help="tokens each naive loop mints, one by one")
     parser.add_argument("--edition", type=int, default=2000, help="edition size of the benchmark drop")
     parser.add_argument("--batch", type=int, default=Config().MINT_BATCH_SIZE, help="mint worker batch size")
-    parser.add_argument("--port", type=int, default=8577, help="Ganache port (another free one if taken)")
     parser.add_argument("--poll", type=float, default=0.05, help="seconds between job polls")
     args = parser.parse_args()
     if args.edition < args.runs * args.recipients:
@@ -281,46 +227,27 @@ def main():
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
-    with tempfile.TemporaryDirectory(prefix="hallmark-bench-") as tmp:
-        data = Path(tmp) / "data"
-        chain = devchain.start(free_port(args.port))
-        server = app = None
+    with tempfile.TemporaryDirectory(prefix="hallmark-bench-") as tmp, LocalStack(Path(tmp) / "data") as stack:
+        chain, server, app = stack.chain, None, None
         try:
-            say(f"ganache at {chain.url}; data in {data}")
-            issuer, minter = Account.create(), Account.create()
-            for account in (issuer, minter):
-                wait_mined(chain.url, devchain.fund(chain.url, account.address, 10_000))
-            setup = Setup(chain.url, issuer)
-            implementation, _ = setup.deploy("HallmarkCollection")
-            registry, deployed = setup.deploy("HallmarkRegistry", implementation.address, issuer.address,
-                                              "http://127.0.0.1:5000/meta/")
-            block = setup.w3.eth.get_block(deployed.blockNumber)
-            record_file = data / "deployments" / f"{NETWORK}.json"
-            Deployment(network=NETWORK, chain_id=setup.w3.eth.chain_id, registry=registry.address,
-                       implementation=implementation.address, block_number=block.number,
-                       block_hash=Web3.to_hex(block.hash), issuer=issuer.address,
-                       artifacts=str(artifacts.DEFAULT_DIR)).save(record_file)
-            # the baselines' collections: same contracts, their own minter key (the issuer's nonces are the backend's)
+            say(f"ganache at {chain.url}; data in {stack.data}")
+            minter = Account.create()  # the baselines' own key: the issuer's nonces are the backend's
+            stack.w3.eth.wait_for_transaction_receipt(devchain.fund(chain.url, minter.address, 10_000))
+            registry = stack.w3.eth.contract(address=stack.record.registry,
+                                             abi=artifacts.load("HallmarkRegistry")["abi"])
+            # the baselines' collections: the same contracts, minted by `minter`
             baseline = {}
             supplies = {"brownie": args.naive, "web3": args.naive, "direct": args.runs * args.recipients}
             for name, supply in supplies.items():
                 salt = keccak(text=f"bench-{name}")
-                setup.send(registry.functions.createCollection(
-                    (name, name.upper(), "", supply, 0, 0, issuer.address, 0, b"\x11" * 32, issuer.address,
-                     minter.address), salt))
+                stack.w3.eth.wait_for_transaction_receipt(registry.functions.createCollection(
+                    (name, name.upper(), "", supply, 0, 0, stack.issuer.address, 0, b"\x11" * 32,
+                     stack.issuer.address, minter.address), salt).transact({"from": stack.issuer.address}))
                 baseline[name] = registry.functions.predictCollectionAddress(salt).call()
 
-            os.environ.pop("HALLMARK_KEYSTORE", None)
-            os.environ["HALLMARK_ISSUER_KEY"] = Web3.to_hex(issuer.key)  # this process only
-            app = create_app(Config(
-                DATA_DIR=data, RPC_URL=chain.url, NETWORK=NETWORK, DEPLOYMENT_FILE=record_file,
-                DATABASE_URL=f"sqlite:///{data / 'hallmark.db'}", PUBLIC_BASE_URL="http://127.0.0.1:5000",
-                MINT_BATCH_SIZE=args.batch, START_WORKERS=True, CONFIRMATIONS=0,
-            ))
+            app = stack.app(MINT_BATCH_SIZE=args.batch, CONFIRMATIONS=0)
             if "hallmark.services" not in app.extensions:
                 raise RuntimeError(app.extensions.get("hallmark.services_error"))
-            from werkzeug.serving import make_server
-
             server = make_server("127.0.0.1", 0, app, threaded=True)
             threading.Thread(target=server.serve_forever, name="bench-http", daemon=True).start()
             api = f"http://127.0.0.1:{server.server_port}"
@@ -344,14 +271,14 @@ def main():
             web3_loop = naive_loop(chain.url, minter, baseline["web3"], args.naive)
             say(f"  web3.py {web3_loop['rate']:.1f} tokens/s")
 
-            coll = setup.w3.eth.contract(address=drop["contract_address"],
+            coll = stack.w3.eth.contract(address=drop["contract_address"],
                                          abi=artifacts.load("HallmarkCollection")["abi"])
             runs = []
             for run in range(args.runs):
-                recipients = addresses(b"bench-airdrop" + run.to_bytes(2, "big"), args.recipients)
+                recipients = fresh_addresses(b"bench-airdrop" + run.to_bytes(2, "big"), args.recipients)
                 ours = hallmark_airdrop(api, headers, drop["id"], recipients, args.poll, chain.process.pid)
                 direct = direct_batches(chain.url, minter, baseline["direct"],
-                                        addresses(b"bench-direct" + run.to_bytes(2, "big"), args.recipients),
+                                        fresh_addresses(b"bench-direct" + run.to_bytes(2, "big"), args.recipients),
                                         args.batch, chain.process.pid)
                 say(f"run {run + 1}: Hallmark {ours['rate']:.0f} tokens/s ({ours['seconds']:.2f} s, 202 after "
                     f"{ours['accepted'] * 1000:.0f} ms); straight to Ganache {direct['rate']:.0f} tokens/s")
@@ -363,7 +290,6 @@ def main():
                 server.shutdown()
             if app is not None and "hallmark.services" in app.extensions:
                 app.extensions["hallmark.services"].stop()
-            chain.stop()
 
     out = (f"Measured on {ganache_version()} (instamine, 30M block gas limit) on this machine "
            f"({os.cpu_count()} CPUs), the backend in-process behind a threaded werkzeug HTTP server, SQLite, "

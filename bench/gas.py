@@ -9,13 +9,13 @@ import argparse
 
 import solcx
 import yaml
-from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 from web3.middleware import SignAndSendRawMiddlewareBuilder
 
 from hallmark import devchain
 from hallmark.chain import artifacts
 from hallmark.config import ROOT
+from hallmark.testing import fresh_addresses
 
 PORT = 8575
 TARGETS = {"single": 80_000, "transferable": 49_000, "soulbound": 49_000, "holding_period": 55_000, "create": 500_000}
@@ -41,11 +41,6 @@ def compile_plain() -> dict:
     )
     c = out["contracts"]["PlainERC721.sol"]["PlainERC721"]
     return {"abi": c["abi"], "bytecode": c["evm"]["bytecode"]["object"]}
-
-
-def addresses(start: int, n: int) -> list[str]:
-    """Distinct never-used addresses."""
-    return [to_checksum_address(keccak(b"bench-recipient" + i.to_bytes(8, "big"))[:20]) for i in range(start, start + n)]
 
 
 class Bench:
@@ -88,16 +83,16 @@ def run(batch: int) -> list[tuple[str, int, int | str, int | None]]:
         nxt = iter(range(0, 10**9, 10_000))
         # single mint to a new holder, steady state (the collection already has tokens)
         transferable, create_gas = create(0, 0, 1)
-        b.send(transferable.functions.mint(addresses(next(nxt), 1)[0]))
-        b.send(plain.functions.mint(addresses(next(nxt), 1)[0]))
-        single = b.send(transferable.functions.mint(addresses(next(nxt), 1)[0])).gasUsed
-        single_plain = b.send(plain.functions.mint(addresses(next(nxt), 1)[0])).gasUsed
+        b.send(transferable.functions.mint(fresh_addresses(b"bench-recipient", 1, next(nxt))[0]))
+        b.send(plain.functions.mint(fresh_addresses(b"bench-recipient", 1, next(nxt))[0]))
+        single = b.send(transferable.functions.mint(fresh_addresses(b"bench-recipient", 1, next(nxt))[0])).gasUsed
+        single_plain = b.send(plain.functions.mint(fresh_addresses(b"bench-recipient", 1, next(nxt))[0])).gasUsed
         rows.append(("single mint to a new holder (tx)", single, single_plain, TARGETS["single"]))
 
-        plain_batch = b.send(plain.functions.mintBatch(addresses(next(nxt), batch))).gasUsed / batch
+        plain_batch = b.send(plain.functions.mintBatch(fresh_addresses(b"bench-recipient", batch, next(nxt)))).gasUsed / batch
         for name, policy, hold in (("transferable", 0, 0), ("soulbound", 1, 0), ("holding_period", 2, 86400)):
             coll = transferable if policy == 0 else create(policy, hold, 10 + policy)[0]
-            per = b.send(coll.functions.airdrop(addresses(next(nxt), batch))).gasUsed / batch
+            per = b.send(coll.functions.airdrop(fresh_addresses(b"bench-recipient", batch, next(nxt)))).gasUsed / batch
             rows.append((f"airdrop {batch}, {name} (per recipient)", round(per), round(plain_batch), TARGETS[name]))
         rows.append(("create a drop through the registry (tx)", create_gas,
                      f"{impl_deploy} (deploy a full collection)", TARGETS["create"]))

@@ -6,38 +6,30 @@ The CSV has one address per row (first column; a header row is allowed). Every r
 anything is sent. Progress is saved after each batch, so running the same command again resumes where it
 stopped and never mints to a row twice.
 """
-import csv
 import hashlib
 import json
 from pathlib import Path
 
 from brownie import web3
-from eth_utils import is_address, to_checksum_address
 from tqdm import tqdm
 
 from hallmark import config
+from hallmark.minting.jobs import parse_recipients
 
 from scripts.common import fail, find_drop, issuer, require_record
 
 
 def read_recipients(path: str) -> list[str]:
+    """Every address of the CSV, or a one-line failure naming the first bad row (nothing is sent then)."""
     file = Path(path)
     if not file.exists():
         fail(f"CSV file {path} does not exist")
-    recipients = []
-    with file.open(newline="") as fh:
-        for line_no, row in enumerate(csv.reader(fh), start=1):
-            cell = row[0].strip() if row else ""
-            if not cell or cell.startswith("#"):
-                continue
-            if line_no == 1 and cell.lower() in ("address", "wallet", "recipient"):
-                continue
-            if not is_address(cell):
-                fail(f"{path} line {line_no}: '{cell}' is not an Ethereum address; nothing was sent")
-            recipients.append(to_checksum_address(cell))
-    if not recipients:
+    good, bad = parse_recipients(file.read_text())
+    if bad:
+        fail(f"{path} line {bad[0]['row']}: '{bad[0]['value']}' is {bad[0]['reason']}; nothing was sent")
+    if not good:
         fail(f"{path} has no addresses")
-    return recipients
+    return [address for _, address in good]
 
 
 def main(drop: str, csv_path: str, batch_size: str = "500"):

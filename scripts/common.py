@@ -32,14 +32,7 @@ def live_record() -> Deployment | None:
         record = deployment.load(path)
     except DeploymentMissing:
         return None
-    if record.chain_id != web3.eth.chain_id or not web3.eth.get_code(record.registry):
-        return None
-    try:
-        if web3.eth.get_block(record.block_number).hash.hex().removeprefix("0x") != record.block_hash.removeprefix("0x"):
-            return None
-    except Exception:  # the recorded block is past this chain's head: a different chain
-        return None
-    return record
+    return None if deployment.mismatch(record, web3) else record
 
 
 def require_record() -> Deployment:

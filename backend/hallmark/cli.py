@@ -250,14 +250,7 @@ class Backend:
             if not devchain.is_up(url):
                 raise CliError(f"no chain answers at {url}: start it (`hallmark chain up`) or set HALLMARK_RPC_URL")
             reason = self.app.extensions.get("hallmark.services_error", "chain services are not available")
-            if "no deployment record" in reason:
-                reason += f" (`hallmark deploy --network {network}`)"
-            raise CliError(f"the chain is not ready: {reason}")
-        record = services.handles.record
-        if not services.handles.w3.eth.get_code(record.registry):
-            raise CliError(f"the deployment record {self.app.config['DEPLOYMENT_FILE']} names registry "
-                           f"{record.registry}, which is not on the chain at {url}: deploy again "
-                           f"(`hallmark deploy --network {network}`)")
+            raise CliError(f"the chain is not ready: {reason} (`hallmark deploy --network {network}`)")
         self._services = services
         return services
 
@@ -407,16 +400,6 @@ def _drop_line(drop, minted: int | None = None) -> str:
     return f"drop '{drop.slug}' (id {drop.id}): {state}, {progress}, collection {drop.contract_address}"
 
 
-def _minted_counts(db) -> dict[int, int]:
-    from sqlalchemy import func, select
-
-    from .models import MintItem
-
-    with db.session() as s:
-        return dict(s.execute(select(MintItem.drop_id, func.count()).where(MintItem.status == "minted")
-                              .group_by(MintItem.drop_id)).all())
-
-
 @drop.command("create")
 @click.option("--spec", "spec_path", required=True, metavar="FILE", help="drop spec (YAML), e.g. drops/fuhu-demo.yaml")
 @click.option("--wait/--no-wait", default=True, show_default=True,
@@ -427,13 +410,15 @@ def drop_create(spec_path, wait):
     Idempotent: when a drop with the spec's slug exists, it is shown and nothing is created. With --no-wait
     the drop is only recorded; the app server builds it when it starts (or run this command again)."""
     data = load_spec(spec_path)
+    from .minting.drops import drop_stats
+
     with Backend() as backend:
         existing = _find_slug(backend.db, data["slug"])
         if existing is not None:
             differs = [f for f in COMPARED if getattr(existing, f) != data.get(f)]
             if existing.status == "failed":
                 raise CliError(f"drop '{existing.slug}' exists but failed: {existing.error}")
-            click.echo(_drop_line(existing, _minted_counts(backend.db).get(existing.id, 0))
+            click.echo(_drop_line(existing, drop_stats(backend.db, [existing.id])[existing.id]["minted"])
                        if existing.status == "live" else _drop_line(existing))
             if differs:
                 click.echo(f"note: {spec_path} differs from the existing drop in {', '.join(differs)}; "
@@ -520,12 +505,13 @@ def drop_list():
     """Every drop with its status, minted count and collection address."""
     from sqlalchemy import select
 
+    from .minting.drops import drop_stats
     from .models import Drop
 
     with Backend() as backend:
         with backend.db.session() as s:
             drops = list(s.scalars(select(Drop).order_by(Drop.id)))
-        minted = _minted_counts(backend.db)
+        stats = drop_stats(backend.db, [d.id for d in drops])
     if not drops:
         click.echo("no drops yet: create one with `hallmark drop create --spec drops/fuhu-demo.yaml`")
         return
@@ -534,7 +520,7 @@ def drop_list():
         status = d.status + (" (paused)" if d.paused else "")
         if d.status == "rendering":
             status += f" ({d.rendered} rendered)"
-        rows.append((str(d.id), d.slug, status, f"{minted.get(d.id, 0)}/{d.edition_size}", d.contract_address))
+        rows.append((str(d.id), d.slug, status, f"{stats[d.id]['minted']}/{d.edition_size}", d.contract_address))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         click.echo("  ".join(cell.rjust(w) if i in (0, 3) else cell.ljust(w)

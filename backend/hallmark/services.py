@@ -41,9 +41,9 @@ class Services:
     def build(cls, config: dict, db: Database) -> "Services":
         record = deployment.load(config["DEPLOYMENT_FILE"])
         w3 = connect(config["RPC_URL"])
-        if w3.eth.chain_id != record.chain_id:
-            raise deployment.DeploymentMissing(
-                f"the node at {config['RPC_URL']} is chain {w3.eth.chain_id}, the record is for {record.chain_id}")
+        problem = deployment.mismatch(record, w3)
+        if problem:
+            raise deployment.DeploymentMissing(f"{problem} at {config['RPC_URL']}")
         handles = ChainHandles(w3, record)
         sender = Sender(w3, keys.load_issuer(config["DATA_DIR"]), db, confirmations=config["CONFIRMATIONS"])
         minter = MintWorker(db, sender, handles, batch_size=config["MINT_BATCH_SIZE"],

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from eth_account import Account
+from eth_utils import keccak, to_checksum_address
 from sqlalchemy import func, select
 from web3 import Web3
 from web3.middleware import SignAndSendRawMiddlewareBuilder
@@ -127,3 +128,8 @@ def deploy_lookalike(rpc_url: str, drop: dict, forger_index: int = 3) -> str:
     fake = w3.eth.contract(address=registry.functions.predictCollectionAddress(b"\1" * 32).call(), abi=impl.abi)
     send(fake.functions.mint(forger.address), 300_000)
     return fake.address
+
+
+def fresh_addresses(tag: bytes, n: int, start: int = 0) -> list[str]:
+    """`n` distinct, deterministic addresses no key controls (never used before): new holders for benchmarks."""
+    return [to_checksum_address(keccak(tag + i.to_bytes(8, "big"))[:20]) for i in range(start, start + n)]

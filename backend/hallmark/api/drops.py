@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from ..db import get_db
 from ..minting import jobs
+from ..minting.drops import drop_stats
 from ..minting.queue import wait_until_idle
 from ..models import ChainTx, Drop, MintItem
 from ..services import get_services
@@ -20,10 +21,14 @@ bp = Blueprint("drops", __name__, url_prefix="/api", description="Drops, minting
 MINT_WAIT_SECONDS = 10
 
 
+def drop_views(drops: list[Drop]) -> list[dict]:
+    stats = drop_stats(get_db(), [d.id for d in drops])
+    return [{**{c.name: getattr(d, c.name) for c in Drop.__table__.columns if c.name != "base_image"}, **stats[d.id]}
+            for d in drops]
+
+
 def drop_view(drop: Drop) -> dict:
-    view = {c.name: getattr(drop, c.name) for c in Drop.__table__.columns if c.name != "base_image"}
-    view.update(get_services().drops.stats(drop.id))
-    return view
+    return drop_views([drop])[0]
 
 
 def load_drop(drop_id: int) -> Drop:
@@ -42,7 +47,7 @@ class Drops(MethodView):
         """List drops, newest first, with minted counts and status."""
         with get_db().session() as s:
             drops = list(s.scalars(select(Drop).order_by(Drop.id.desc())))
-        return [drop_view(d) for d in drops]
+        return drop_views(drops)
 
     @staff_required("marketing")
     @idempotent()

@@ -45,6 +45,11 @@ class ProofRequest(Schema):
         "A 65-byte 0x-prefixed hex signature.")))
 
 
+def _json(body: bytes) -> Response:
+    """A verdict as the verifier cached it, already encoded (flask-smorest passes Responses through)."""
+    return Response(body, mimetype="application/json")
+
+
 def _digest(value: str | None) -> bytes | None:
     return bytes.fromhex(value[2:]) if value else None
 
@@ -55,9 +60,8 @@ def _digest(value: str | None) -> bytes | None:
 def verify_item(query, address, token_id):
     """Verdict (authentic / counterfeit / unknown) for a contract and token id, with every reason."""
     try:
-        body = get_services().verifier.item_json(address, token_id, _digest(query.get("image_sha256")),
-                                                 _digest(query.get("metadata_sha256")))
-        return Response(body, mimetype="application/json")
+        return _json(get_services().verifier.item_json(address, token_id, _digest(query.get("image_sha256")),
+                                                       _digest(query.get("metadata_sha256"))))
     except ValueError as exc:
         abort(422, message=str(exc), errors={"path": {"address": [str(exc)]}})
 
@@ -72,7 +76,7 @@ def verify_code(query):
     if not match:
         abort(422, message="not an item code: expected a verify URL or <contract>/<token id>",
               errors={"query": {"code": ["Not an item code."]}})
-    return get_services().verifier.item(match.group(1), int(match.group(2)))
+    return _json(get_services().verifier.item_json(match.group(1), int(match.group(2))))
 
 
 @bp.route("/verify/drop/<string:slug>/<int:serial>")
@@ -82,7 +86,7 @@ def verify_drop_serial(slug, serial):
     answer = get_services().verifier.by_drop(slug, serial)
     if answer is None:
         abort(404, message=f"no drop '{slug}'", errors={"path": {"slug": ["Unknown drop."]}})
-    return answer
+    return _json(answer)
 
 
 @bp.route("/verify/image", methods=["POST"])

@@ -42,3 +42,20 @@ def load(path: Path) -> Deployment:
         return Deployment(**json.loads(path.read_text()))
     except (ValueError, TypeError) as exc:
         raise DeploymentMissing(f"deployment record {path} is unreadable ({exc})") from None
+
+
+def mismatch(record: Deployment, w3) -> str | None:
+    """Why the record does not describe the chain behind `w3` (another chain id, no registry code, or a deployment
+    block that is not on this chain, e.g. a chain started afresh); None when it does."""
+    chain_id = w3.eth.chain_id
+    if chain_id != record.chain_id:
+        return f"the deployment record is for chain {record.chain_id}, the node is chain {chain_id}"
+    if not w3.eth.get_code(record.registry):
+        return f"the deployment record names registry {record.registry}, which is not on the chain"
+    try:
+        block_hash = w3.to_hex(w3.eth.get_block(record.block_number).hash)
+    except Exception:  # the recorded block is past this chain's head
+        block_hash = None
+    if block_hash != "0x" + record.block_hash.removeprefix("0x"):
+        return f"block {record.block_number} of the deployment is not on this chain (a chain started afresh?)"
+    return None

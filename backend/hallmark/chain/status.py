@@ -22,8 +22,9 @@ def chain_status(rpc_url: str, deployment_file: Path) -> dict:
     except deployment.DeploymentMissing as exc:
         report["error"] = str(exc)
         return report
-    if record.chain_id != report["chain_id"] or not w3.eth.get_code(record.registry):
-        report["error"] = "the deployment record does not match this chain: redeploy"
+    problem = deployment.mismatch(record, w3)
+    if problem:
+        report["error"] = f"{problem}: redeploy"
         return report
     report.update(ok=True, registry=record.registry, drops={k: v["address"] for k, v in record.drops.items()})
     return report

@@ -33,6 +33,24 @@ def content_for(drop: Drop) -> DropContent:
     )
 
 
+def drop_stats(db, drop_ids: list[int]) -> dict[int, dict]:
+    """Minted count, holders and queued items per drop, for any number of drops in two queries."""
+    stats = {i: {"minted": 0, "holders": 0, "queued": 0} for i in drop_ids}
+    with db.session() as s:
+        for drop_id, status, count in s.execute(
+                select(MintItem.drop_id, MintItem.status, func.count()).where(MintItem.drop_id.in_(drop_ids))
+                .group_by(MintItem.drop_id, MintItem.status)):
+            if status == "minted":
+                stats[drop_id]["minted"] = count
+            elif status in ("queued", "sending"):
+                stats[drop_id]["queued"] += count
+        for drop_id, holders in s.execute(
+                select(MintItem.drop_id, func.count(func.distinct(MintItem.recipient)))
+                .where(MintItem.drop_id.in_(drop_ids), MintItem.status == "minted").group_by(MintItem.drop_id)):
+            stats[drop_id]["holders"] = holders
+    return stats
+
+
 class DropService:
     def __init__(self, db, sender, handles, public_base_url: str):
         self.db, self.sender, self.handles = db, sender, handles
@@ -166,13 +184,3 @@ class DropService:
             drop = s.get(Drop, drop_id)
             drop.paused = paused
         return drop
-
-    def stats(self, drop_id: int) -> dict:
-        with self.db.session() as s:
-            minted = s.scalar(select(func.count()).select_from(MintItem).where(
-                MintItem.drop_id == drop_id, MintItem.status == "minted"))
-            holders = s.scalar(select(func.count(func.distinct(MintItem.recipient))).where(
-                MintItem.drop_id == drop_id, MintItem.status == "minted"))
-            queued = s.scalar(select(func.count()).select_from(MintItem).where(
-                MintItem.drop_id == drop_id, MintItem.status.in_(("queued", "sending"))))
-        return {"minted": minted, "holders": holders, "queued": queued}

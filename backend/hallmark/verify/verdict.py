@@ -57,10 +57,10 @@ class Verifier:
             self._trees[drop_id] = ContentTree.build([leaf_hash(*row) for row in rows])
         return self._trees[drop_id]
 
-    def by_drop(self, slug: str, serial: int) -> dict | None:
+    def by_drop(self, slug: str, serial: int) -> bytes | None:
         with self.db.session() as s:
             address = s.scalar(select(Drop.contract_address).where(Drop.slug == slug))
-        return None if address is None else self.item(address, serial)
+        return None if address is None else self.item_json(address, serial)
 
     def item(self, address: str, token_id: int, image_sha256: bytes | None = None,
              metadata_sha256: bytes | None = None) -> dict:
