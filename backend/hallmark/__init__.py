@@ -27,7 +27,7 @@ def create_app(config: Config | None = None) -> Flask:
         app.extensions["hallmark.services_error"] = str(exc)
     else:
         app.extensions["hallmark.services"] = services
-        if app.config["START_WORKERS"]:
+        if app.config["START_WORKERS"]:  # the embedded mode: the worker and the indexer as threads
             services.start()
             atexit.register(services.stop)
     return app

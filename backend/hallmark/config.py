@@ -31,6 +31,17 @@ class Config:
         self.INDEX_POLL_SECONDS = float(env("HALLMARK_INDEX_POLL_SECONDS", "0.5"))
         self.START_WORKERS = env("HALLMARK_START_WORKERS", "1") == "1"
         self.MAX_CONTENT_LENGTH = int(env("HALLMARK_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
+        # the sender: replace a transaction unmined after this long at a fee this much higher, up to the cap
+        self.FEE_BUMP_SECONDS = float(env("HALLMARK_FEE_BUMP_SECONDS", "30"))
+        self.FEE_BUMP_PERCENT = int(env("HALLMARK_FEE_BUMP_PERCENT", "20"))
+        self.MAX_FEE_WEI = int(env("HALLMARK_MAX_FEE_WEI", str(500 * 10**9)))
+        # a standby worker or indexer takes over this long after the active one stops renewing its lease
+        self.LEASE_SECONDS = float(env("HALLMARK_LEASE_SECONDS", "6"))
+        # a request that crashed holds its Idempotency-Key this long before a retry may run it again
+        self.IDEMPOTENCY_LEASE_SECONDS = float(env("HALLMARK_IDEMPOTENCY_LEASE_SECONDS", "30"))
+        # /api/health: a background process is dead without a heartbeat, stalled without progress, this long
+        self.HEALTH_DEAD_SECONDS = float(env("HALLMARK_HEALTH_DEAD_SECONDS", "15"))
+        self.HEALTH_STALLED_SECONDS = float(env("HALLMARK_HEALTH_STALLED_SECONDS", "120"))
         for key, value in overrides.items():
             setattr(self, key, value)
 

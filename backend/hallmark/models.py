@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .db import Base
@@ -41,6 +41,8 @@ class Drop(Base):
     paused: Mapped[bool] = mapped_column(default=False)
     error: Mapped[str | None] = mapped_column(Text)
     create_tx_id: Mapped[int | None] = mapped_column(ForeignKey("chain_txs.id"))
+    pause_wanted: Mapped[bool | None]  # set by staff, carried out on chain by the worker
+    request_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -58,22 +60,75 @@ class ItemHash(Base):
 
 
 class ChainTx(Base):
-    """A transaction signed by the sender. Stored (raw bytes and hash) before it is broadcast, so after a crash
-    the very same transaction is looked up or re-broadcast, never a second one."""
+    """One transaction the sender owns: a nonce of the signing key, for one purpose. Its signed attempts (the first
+    and any fee-bumped replacements of the same nonce) are stored before they are broadcast; whichever attempt the
+    chain mines settles it. A nonce is never given up: the chain alone decides a transaction's fate."""
 
     __tablename__ = "chain_txs"
+    # one owner per (key, chain, nonce): a second sender that signs the same nonce cannot store it
+    __table_args__ = (UniqueConstraint("chain_id", "signer", "nonce"),
+                      Index("ix_chain_txs_pending", "status", "chain_id", "signer", "nonce"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     purpose: Mapped[str] = mapped_column(String(80), unique=True)
+    chain_id: Mapped[int]
+    signer: Mapped[str] = mapped_column(String(42))
     nonce: Mapped[int]
-    tx_hash: Mapped[str] = mapped_column(String(66), unique=True)
-    raw: Mapped[bytes] = mapped_column(LargeBinary)
-    status: Mapped[str] = mapped_column(String(10), default="signed")  # signed | mined | reverted
+    to_address: Mapped[str] = mapped_column(String(42))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    gas: Mapped[int]
+    tx_hash: Mapped[str] = mapped_column(String(66))  # the latest attempt's, or the one that mined
+    # pending -> mined | reverted, or replaced (the nonce was taken by a transaction that is none of our attempts)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
     block_number: Mapped[int | None]
+    block_hash: Mapped[str | None] = mapped_column(String(66))
     gas_used: Mapped[int | None]
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     mined_at: Mapped[datetime | None]
+
+
+class TxAttempt(Base):
+    """One signed form of a ChainTx (same nonce, its own fees and hash), saved before it is broadcast."""
+
+    __tablename__ = "tx_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chain_tx_id: Mapped[int] = mapped_column(ForeignKey("chain_txs.id"), index=True)
+    tx_hash: Mapped[str] = mapped_column(String(66), unique=True)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    max_fee_per_gas: Mapped[int] = mapped_column(BigInteger)
+    max_priority_fee_per_gas: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    broadcast_at: Mapped[datetime | None]  # the last time the node accepted (or already had) it
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Lease(Base):
+    """Who is the active sender for a key and chain, or the active indexer: renewed while alive, taken over by a
+    standby once it expires."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(120))
+    acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+
+class ProcessBeat(Base):
+    """A background process's heartbeat, for /api/health: alive, active or standby, last progress, problem."""
+
+    __tablename__ = "process_beats"
+
+    holder: Mapped[str] = mapped_column(String(120), primary_key=True)  # host:pid:random
+    kind: Mapped[str] = mapped_column(String(20))  # worker | indexer
+    role: Mapped[str] = mapped_column(String(10), default="standby")  # active | standby
+    pid: Mapped[int]
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    beat_at: Mapped[datetime] = mapped_column(default=utcnow)
+    progress_at: Mapped[datetime] = mapped_column(default=utcnow)
+    problem: Mapped[str | None] = mapped_column(Text)  # e.g. node unreachable, chain replaced
 
 
 class AirdropJob(Base):
@@ -82,6 +137,7 @@ class AirdropJob(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     drop_id: Mapped[int] = mapped_column(ForeignKey("drops.id"))
     total: Mapped[int]
+    request_ref: Mapped[str | None] = mapped_column(String(64), unique=True)  # the idempotent request that made it
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
@@ -105,6 +161,7 @@ class MintItem(Base):
     tx_id: Mapped[int | None] = mapped_column(ForeignKey("chain_txs.id"), index=True)
     token_id: Mapped[int | None]
     error: Mapped[str | None] = mapped_column(Text)
+    request_ref: Mapped[str | None] = mapped_column(String(64), unique=True)  # single mints: the request that made it
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     minted_at: Mapped[datetime | None]
 
@@ -155,6 +212,9 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int | None]  # None while the first request is still running
     response: Mapped[str | None] = mapped_column(Text)
     content_type: Mapped[str | None] = mapped_column(String(100))
+    # while no response is stored, the request holds the key until then; a crashed one's lease runs out and a
+    # retry runs the view again, which finds the work the first attempt committed (by `ref`) instead of repeating it
+    lease_until: Mapped[datetime] = mapped_column(default=utcnow)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -1,20 +1,20 @@
-"""Wires the chain, the sender and the workers for one app instance (started by create_app)."""
+"""Wires the chain handles and the services a web process needs; `start` adds the background loops (worker and
+indexer) as threads of this process, for the embedded single-process mode and tests."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, field
 
 from flask import current_app
 
-from .chain import deployment, keys
+from .chain import deployment
 from .chain.contracts import ChainHandles, connect
-from .chain.sender import Sender
 from .db import Database
-from .indexer.follower import Indexer
 from .minting.claims import ClaimService
 from .minting.custody import CustodyService
 from .minting.drops import DropService
-from .minting.queue import MintWorker
 from .verify.ownership import OwnershipProofs
 from .verify.verdict import Verifier
 
@@ -27,15 +27,14 @@ class ChainUnavailable(Exception):
 
 @dataclass
 class Services:
+    config: dict
     db: Database
     handles: ChainHandles
-    sender: Sender
-    minter: MintWorker
     drops: DropService
-    indexer: Indexer
     verifier: Verifier
     proofs: OwnershipProofs
     claims: ClaimService
+    loops: list = field(default_factory=list)
 
     @classmethod
     def build(cls, config: dict, db: Database) -> "Services":
@@ -45,32 +44,50 @@ class Services:
         if problem:
             raise deployment.DeploymentMissing(f"{problem} at {config['RPC_URL']}")
         handles = ChainHandles(w3, record)
-        sender = Sender(w3, keys.load_issuer(config["DATA_DIR"]), db, confirmations=config["CONFIRMATIONS"])
-        minter = MintWorker(db, sender, handles, batch_size=config["MINT_BATCH_SIZE"],
-                            claim_window=config["CLAIM_WINDOW_SECONDS"])
-        drops = DropService(db, sender, handles, config["PUBLIC_BASE_URL"])
-        indexer = Indexer(db, connect(config["RPC_URL"]), record.registry, record.block_number,
-                          confirmations=config["INDEX_CONFIRMATIONS"], page_size=config["INDEX_PAGE_SIZE"],
-                          poll_interval=config["INDEX_POLL_SECONDS"])
+        drops = DropService(db, handles, config["PUBLIC_BASE_URL"])
         verifier = Verifier(db, handles)
         proofs = OwnershipProofs(db, handles, config["PUBLIC_BASE_URL"], record.chain_id)
-        claims = ClaimService(db, minter, CustodyService(db, config["DATA_DIR"]))
-        return cls(db, handles, sender, minter, drops, indexer, verifier, proofs, claims)
+        claims = ClaimService(db, CustodyService(db, config["DATA_DIR"]))
+        return cls(config, db, handles, drops, verifier, proofs, claims)
 
-    def start(self) -> None:
-        self.drops.adopt(self.handles.record.drops)
-        self.minter.start()
-        self.drops.resume_unfinished()
-        self.indexer.start()
+    def start(self, worker: bool = True, indexer: bool = True) -> None:
+        """Run the worker and the indexer as threads of this process (each still takes its lease)."""
+        from .run.indexer import IndexerLoop
+        from .run.worker import Worker
+
+        if worker:
+            self.loops.append(Worker(self.config, self.db))
+        if indexer:
+            self.loops.append(IndexerLoop(self.config, self.db))
+        self._threads = [loop.start_thread() for loop in self.loops]
 
     def stop(self) -> None:
-        self.drops.shutdown()
-        self.minter.stop()
-        self.indexer.stop()
+        for loop in self.loops:
+            loop.stop()
+        for thread in getattr(self, "_threads", []):
+            thread.join(30)
+        self.loops, self._threads = [], []
+
+
+_retry_lock = threading.Lock()
+RETRY_SECONDS = 2.0
 
 
 def get_services() -> Services:
-    services = current_app.extensions.get("hallmark.services")
+    """The app's services; when the chain was not reachable at start, they are built on first use after it is
+    (tried at most every two seconds), so a web process started before its node heals by itself."""
+    app = current_app
+    services = app.extensions.get("hallmark.services")
     if services is None:
-        raise ChainUnavailable(current_app.extensions.get("hallmark.services_error", "chain services are not running"))
+        with _retry_lock:
+            services = app.extensions.get("hallmark.services")
+            if services is None and time.monotonic() - app.extensions.get("hallmark.services_tried", 0) > RETRY_SECONDS:
+                app.extensions["hallmark.services_tried"] = time.monotonic()
+                try:
+                    services = Services.build(app.config, app.extensions["hallmark.db"])
+                    app.extensions["hallmark.services"] = services
+                except Exception as exc:
+                    app.extensions["hallmark.services_error"] = str(exc)
+    if services is None:
+        raise ChainUnavailable(app.extensions.get("hallmark.services_error", "chain services are not running"))
     return services

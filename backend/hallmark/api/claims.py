@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Response, current_app
+from flask import Response, current_app, g
 from flask_smorest import Blueprint, abort
 
 from ..db import get_db
@@ -31,7 +31,7 @@ def claim_service() -> claims.ClaimService:
 def claim_codes(data, query, drop_id):
     """Generate one-time claim codes for a drop. The codes are shown only in this response (the database keeps
     their hashes); `format=csv` returns them as text/csv (`code,claim_url`) instead."""
-    batch = claims.generate_codes(get_db(), drop_id, data["count"])
+    batch = claims.generate_codes(get_db(), drop_id, data["count"], g.request_ref)
     if query["format"] == "json":
         return batch
     base = current_app.config["PUBLIC_BASE_URL"]

@@ -1,7 +1,9 @@
 """Staff endpoints for drops, minting and airdrop jobs."""
 from __future__ import annotations
 
-from flask import jsonify, request
+import time
+
+from flask import g, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from sqlalchemy import select
@@ -56,7 +58,7 @@ class Drops(MethodView):
     def post(self, data):
         """Create a drop. Its items are rendered and committed to, then its collection is created through the
         registry, in the background: poll the drop until `status` is `live`."""
-        return drop_view(get_services().drops.create(data))
+        return drop_view(get_services().drops.create(data, g.request_ref))
 
 
 @bp.route("/drops/<int:drop_id>")
@@ -72,20 +74,29 @@ class DropById(MethodView):
 @staff_required("marketing")
 @idempotent()
 @bp.response(200, DropSchema)
+@bp.alt_response(202, schema=DropSchema, description="the pause is still being sent: poll the drop")
 def pause(drop_id):
-    """Pause the collection on chain: no mints, transfers or redemptions until resumed."""
-    load_drop(drop_id)
-    return drop_view(get_services().drops.set_paused(drop_id, True))
+    """Pause the collection on chain: no mints, transfers or redemptions until resumed (waits up to 10 s)."""
+    return _set_paused(drop_id, True)
 
 
 @bp.route("/drops/<int:drop_id>/resume", methods=["POST"])
 @staff_required("marketing")
 @idempotent()
 @bp.response(200, DropSchema)
+@bp.alt_response(202, schema=DropSchema, description="the resume is still being sent: poll the drop")
 def resume(drop_id):
-    """Lift a pause."""
+    """Lift a pause (waits up to 10 s)."""
+    return _set_paused(drop_id, False)
+
+
+def _set_paused(drop_id: int, paused: bool):
     load_drop(drop_id)
-    return drop_view(get_services().drops.set_paused(drop_id, False))
+    get_services().drops.request_pause(drop_id, paused)
+    deadline = time.monotonic() + MINT_WAIT_SECONDS
+    while (drop := load_drop(drop_id)).paused != paused and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return drop_view(drop), (200 if drop.paused == paused else 202)
 
 
 @bp.route("/drops/<int:drop_id>/mint", methods=["POST"])
@@ -96,10 +107,9 @@ def resume(drop_id):
 @bp.alt_response(202, schema=MintResultSchema, description="still being minted: poll /api/mints/<item_id>")
 def mint(data, drop_id):
     """Mint the drop's next serial to one address (waits up to 10 s for the transaction)."""
-    services = get_services()
-    item_id = jobs.queue_single(services.db, drop_id, data["to"])
-    services.minter.wake()
-    wait_until_idle(services.db, [item_id], MINT_WAIT_SECONDS)
+    db = get_db()
+    item_id = jobs.queue_single(db, drop_id, data["to"], g.request_ref)
+    wait_until_idle(db, [item_id], MINT_WAIT_SECONDS)
     result = mint_result(item_id)
     return result, (200 if result["status"] in ("minted", "failed") else 202)
 
@@ -136,10 +146,8 @@ def airdrop(query, drop_id):
     if query["dry_run"]:  # a plain response: flask-smorest would serialise it with the job schema
         return jsonify(RowReportSchema().dump({"valid": len(good), "invalid": bad}))
     load_drop(drop_id)
-    services = get_services()
-    job_id = jobs.create_job(services.db, drop_id, good, bad)
-    services.minter.wake()
-    return jobs.job_status(services.db, job_id)
+    job_id = jobs.create_job(get_db(), drop_id, good, bad, g.request_ref)
+    return jobs.job_status(get_db(), job_id)
 
 
 def _recipients_from_request():

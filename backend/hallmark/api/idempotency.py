@@ -1,18 +1,25 @@
 """Idempotency-Key for write endpoints: the same key with the same body returns the first response (also after
 a restart: it is stored); the same key with another body is a 409. Failed (4xx/5xx) attempts are forgotten,
-since they changed nothing, so a corrected retry may reuse the key."""
+since they changed nothing, so a corrected retry may reuse the key.
+
+Crash-safe: the view receives `g.request_ref` (derived from the key and caller) and stores it on the work it
+commits (the drop, job or mint). A request that died before its response was stored holds the key for a short
+lease; after that a retry runs the view again, which finds the committed work by its ref and answers with its
+real status instead of doing it twice. A client never has to switch keys."""
 from __future__ import annotations
 
 import hashlib
 from functools import wraps
 
-from flask import Response, g, request
+from datetime import timedelta
+
+from flask import Response, current_app, g, request
 from flask_smorest import abort
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..db import get_db
-from ..models import IdempotencyRecord
+from ..models import IdempotencyRecord, utcnow
 
 HEADER = "Idempotency-Key"
 
@@ -36,21 +43,27 @@ def idempotent(required: bool = True):
                 request.query_string + b"\0" + (request.content_type or "").encode() + b"\0" + request.get_data()
             ).hexdigest()
             db = get_db()
+            lease = timedelta(seconds=current_app.config["IDEMPOTENCY_LEASE_SECONDS"])
+            g.request_ref = hashlib.sha256(f"{scope}\0{key}".encode()).hexdigest()
             try:
                 with db.session() as s:
-                    s.add(IdempotencyRecord(key=key, scope=scope, body_hash=body_hash))
+                    s.add(IdempotencyRecord(key=key, scope=scope, body_hash=body_hash, lease_until=utcnow() + lease))
             except IntegrityError:
                 with db.session() as s:
                     first = s.scalar(select(IdempotencyRecord).where(
                         IdempotencyRecord.key == key, IdempotencyRecord.scope == scope))
+                if first is None:  # forgotten between our insert and this read: a failed first attempt
+                    abort(409, message=f"a request with {HEADER} '{key}' just failed; retry it")
                 if first.body_hash != body_hash:
                     abort(409, message=f"{HEADER} '{key}' was already used with a different request body")
-                if first.status_code is None:
-                    abort(409, message=f"a request with {HEADER} '{key}' is still being processed; retry shortly")
-                replay = Response(first.response, status=first.status_code,
-                                  content_type=first.content_type or "application/json")
-                replay.headers["Idempotent-Replayed"] = "true"
-                return replay
+                if first.status_code is not None:
+                    replay = Response(first.response, status=first.status_code,
+                                      content_type=first.content_type or "application/json")
+                    replay.headers["Idempotent-Replayed"] = "true"
+                    return replay
+                if not _take_over(db, first, lease):
+                    abort(409, message=f"a request with {HEADER} '{key}' is still being processed; retry shortly",
+                          headers={"Retry-After": str(max(1, int((first.lease_until - utcnow()).total_seconds())))})
             try:
                 response = view(*args, **kwargs)
             except BaseException:
@@ -69,6 +82,18 @@ def idempotent(required: bool = True):
         return wrapper
 
     return decorator
+
+
+def _take_over(db, first: IdempotencyRecord, lease: timedelta) -> bool:
+    """Claim a record whose request died before storing its response (its lease ran out); True if we won it."""
+    now = utcnow()
+    if first.lease_until > now:
+        return False
+    with db.session() as s:
+        won = s.execute(update(IdempotencyRecord).where(
+            IdempotencyRecord.id == first.id, IdempotencyRecord.status_code.is_(None),
+            IdempotencyRecord.lease_until == first.lease_until).values(lease_until=now + lease)).rowcount
+    return won == 1
 
 
 def _forget(db, key: str, scope: str) -> None:

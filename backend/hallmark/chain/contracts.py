@@ -28,3 +28,8 @@ class ChainHandles:
         return self.w3.eth.contract(address=Web3.to_checksum_address(address), abi=self._collection_abi)
 
     transfer_topic_hex = Web3.to_hex(Web3.keccak(text="Transfer(address,address,uint256)"))
+
+
+def calldata(call) -> bytes:
+    """The encoded input of a contract function call, for the sender to sign."""
+    return bytes.fromhex(call._encode_transaction_data()[2:])

@@ -1,31 +1,39 @@
-"""The only code that signs and sends transactions.
+"""The only code that signs and sends transactions, after Chainlink's transaction manager.
 
-Every transaction is signed locally with the issuer key, stored (raw bytes and hash, under a unique
-`purpose`) *before* it is broadcast, and only then sent. A retried request or a restarted process finds the
-stored transaction by its purpose and looks it up or re-broadcasts the very same bytes (same nonce), so a
-write can never happen twice. Nonces come from one lock-guarded counter; fees are EIP-1559 where the node
-has a base fee; receipts are awaited with a configurable number of confirmations.
+- One owner per signing key and chain: only the worker holding the sender lease (run.leases) calls `sign`, and the
+  database refuses a second transaction with the same (chain, signer, nonce) even if two ever tried.
+- Every attempt is signed and saved before it is broadcast; a transaction's items are marked in the same database
+  transaction that saves it, so a crash at any point leaves either nothing or a stored transaction to finish.
+- The chain decides a transaction's fate, never a failed RPC call. `poll` (the confirmer) settles a transaction
+  when one of its attempts has a receipt with enough confirmations; re-sends the same bytes when the node has
+  forgotten it while its nonce is still free; replaces it with the same nonce at a higher fee when it waits too
+  long or the fee is too low; and gives its items back only when the nonce is provably taken by a transaction that
+  is none of its attempts. A nonce, once stored, is never given up, so a new transaction never jumps a gap.
 """
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable
+from typing import Iterator
 
 from eth_account.signers.local import LocalAccount
 from requests.exceptions import ConnectionError as RequestsConnectionError, Timeout
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from web3 import Web3
-from web3.exceptions import Web3RPCError
 
 from ..db import Database
-from ..models import ChainTx, utcnow
+from ..models import ChainTx, TxAttempt, utcnow
 
 log = logging.getLogger(__name__)
-TRANSIENT = (RequestsConnectionError, Timeout, ConnectionError)
+TRANSIENT = (RequestsConnectionError, Timeout, ConnectionError, TimeoutError)
+
+
+class NodeUnavailable(Exception):
+    """The node did not answer: nothing about any transaction can be decided from that."""
 
 
 class SendError(Exception):
@@ -40,153 +48,239 @@ class Receipt:
     tx_hash: str
     status: int
     block_number: int
+    block_hash: str
     gas_used: int
     logs: list[dict]  # raw: hex strings, topics as 0x-prefixed hex
 
     @classmethod
     def from_json(cls, raw: dict) -> "Receipt":
-        return cls(raw["transactionHash"], int(raw["status"], 16), int(raw["blockNumber"], 16),
+        return cls(raw["transactionHash"], int(raw["status"], 16), int(raw["blockNumber"], 16), raw["blockHash"],
                    int(raw["gasUsed"], 16), raw["logs"])
+
+
+@dataclass(frozen=True)
+class Settled:
+    """A transaction whose fate the chain has decided: mined (receipt.status 1), reverted, or replaced (receipt
+    None: its nonce was taken by a transaction that is none of its attempts)."""
+
+    tx_id: int
+    purpose: str
+    receipt: Receipt | None
+
+
+def classify(message: str) -> str:
+    """What a node's refusal of eth_sendRawTransaction means (Geth, Ganache, Anvil and others word them apart)."""
+    text = message.lower()
+    if "already known" in text or "known transaction" in text or "already imported" in text:
+        return "known"
+    if "nonce" in text and ("too low" in text or "correct nonce" in text):
+        return "nonce_used"  # mined already (its receipt will show), or taken by another transaction
+    if "replacement" in text and "underpriced" in text:
+        return "replacement_underpriced"  # an attempt of this nonce with a higher fee is in the pool
+    if "underpriced" in text or "base fee" in text or "fee cap" in text or "feecap" in text:
+        return "underpriced"
+    return "refused"
 
 
 class Sender:
     def __init__(self, w3: Web3, account: LocalAccount, db: Database, confirmations: int = 0,
-                 priority_fee_wei: int = 10**9, receipt_timeout: float = 120):
-        self.w3 = w3
-        self.account = account
-        self.db = db
+                 priority_fee_wei: int = 10**9, bump_after: float = 30.0, bump_percent: int = 20,
+                 max_fee_wei: int = 500 * 10**9, recheck_after: float = 2.0):
+        self.w3, self.account, self.db = w3, account, db
         self.confirmations = confirmations
         self.priority_fee_wei = priority_fee_wei
-        self.receipt_timeout = receipt_timeout
-        self.chain_id = w3.eth.chain_id
+        self.bump_after = bump_after  # seconds a transaction may wait unmined before a fee-bumped replacement
+        self.bump_percent = max(bump_percent, 10)  # nodes refuse replacements below +10%
+        self.max_fee_wei = max_fee_wei
+        self.recheck_after = recheck_after  # seconds before asking the node whether it still has a transaction
         self._lock = threading.RLock()
-        self._nonce: int | None = None
+        self._chain_id: int | None = None
+        self._wake = threading.Event()
 
     @property
     def address(self) -> str:
         return self.account.address
 
-    # ------------------------------------------------------------------ sending
+    @property
+    def chain_id(self) -> int:
+        if self._chain_id is None:
+            self._chain_id = self._rpc("eth_chainId", [], parse=lambda r: int(r, 16))
+        return self._chain_id
 
-    def submit(self, purpose: str, call, gas: int,
-               on_signed: Callable[[Session, ChainTx], None] | None = None, broadcast: bool = True) -> ChainTx:
-        """Sign `call` (a web3 contract function call), store it under `purpose`, broadcast it.
+    # ------------------------------------------------------------------ signing
 
-        If a transaction with this purpose exists already, nothing new is signed: it is re-broadcast if needed
-        and returned. `on_signed` runs in the same database transaction that stores the signed transaction
-        (e.g. to mark queued items as being sent in it). With broadcast=False the caller sends it later, in
-        nonce order, with `broadcast()`."""
-        with self._lock:
-            with self.db.session() as s:
-                existing = s.scalar(select(ChainTx).where(ChainTx.purpose == purpose))
-                if existing is None:
-                    nonce = self._next_nonce()
-                    tx = call.build_transaction({"from": self.address, "nonce": nonce, "gas": gas,
-                                                 "chainId": self.chain_id, **self._fees()})
-                    signed = self.account.sign_transaction(tx)
-                    existing = ChainTx(purpose=purpose, nonce=nonce, tx_hash=Web3.to_hex(signed.hash),
-                                       raw=bytes(signed.raw_transaction))
-                    s.add(existing)
-                    s.flush()
-                    if on_signed:
-                        on_signed(s, existing)
-                    self._nonce = nonce + 1
-            if broadcast:
-                self._broadcast(existing)
-        return existing
+    @contextmanager
+    def signing(self) -> Iterator[Session]:
+        """A locked database transaction in which to pick the work and `sign` it: the work's rows and the signed
+        transaction commit together or not at all. Broadcast after it commits."""
+        with self._lock, self.db.locked_session() as s:
+            yield s
 
-    def broadcast(self, row: ChainTx) -> None:
-        """Send a stored transaction. If the node refuses it, it is marked dropped and the nonce counter is
-        re-read, so the next transaction fills the gap."""
+    def sign(self, s: Session, purpose: str, to: str, data: bytes, gas: int) -> ChainTx:
+        """Sign a transaction under the next nonce and store it (not yet broadcast). A purpose seen before returns
+        the transaction stored for it: nothing is signed twice."""
+        existing = s.scalar(select(ChainTx).where(ChainTx.purpose == purpose))
+        if existing is not None:
+            return existing
+        chain_id = self.chain_id
+        stored_next = s.scalar(select(func.max(ChainTx.nonce) + 1).where(
+            ChainTx.chain_id == chain_id, ChainTx.signer == self.address)) or 0
+        on_chain = self._rpc("eth_getTransactionCount", [self.address, "pending"], parse=lambda r: int(r, 16))
+        row = ChainTx(purpose=purpose, chain_id=chain_id, signer=self.address, nonce=max(stored_next, on_chain),
+                      to_address=Web3.to_checksum_address(to), data=data, gas=gas, tx_hash="")
+        s.add(row)
+        s.flush()
+        self._new_attempt(s, row, *self._fees())
+        return row
+
+    def _fees(self) -> tuple[int, int]:
+        block = self._rpc("eth_getBlockByNumber", ["latest", False])
+        base_fee = int(block.get("baseFeePerGas") or "0x0", 16)
+        priority = self.priority_fee_wei
+        return min(2 * base_fee + priority, self.max_fee_wei), priority
+
+    def _new_attempt(self, s: Session, row: ChainTx, max_fee: int, priority: int) -> TxAttempt:
+        signed = self.account.sign_transaction({
+            "type": 2, "chainId": row.chain_id, "nonce": row.nonce, "to": row.to_address, "data": row.data,
+            "gas": row.gas, "value": 0, "maxFeePerGas": max_fee, "maxPriorityFeePerGas": min(priority, max_fee),
+        })
+        attempt = TxAttempt(chain_tx_id=row.id, tx_hash=Web3.to_hex(signed.hash), raw=bytes(signed.raw_transaction),
+                            max_fee_per_gas=max_fee, max_priority_fee_per_gas=min(priority, max_fee))
+        s.add(attempt)
+        s.flush()
+        row.tx_hash = attempt.tx_hash
+        return attempt
+
+    # ------------------------------------------------------------------ broadcasting
+
+    def broadcast(self, tx_id: int) -> str:
+        """Send the newest attempt of a stored transaction. Returns how the node answered ("sent", "known",
+        "nonce_used", "underpriced", ...); raises NodeUnavailable when it did not answer at all."""
+        with self.db.session() as s:
+            attempt = s.scalar(select(TxAttempt).where(TxAttempt.chain_tx_id == tx_id).order_by(TxAttempt.id.desc()))
+            return self._send(s, attempt)
+
+    def _send(self, s: Session, attempt: TxAttempt) -> str:
         try:
-            self._broadcast(row)
-        except SendError:
-            with self._lock:
-                self._nonce = None
-            self._record(row, "dropped", None, "refused by the node")
-            raise
+            reply = self.w3.provider.make_request("eth_sendRawTransaction", [Web3.to_hex(attempt.raw)])
+        except TRANSIENT as exc:
+            raise NodeUnavailable(f"node unreachable: {type(exc).__name__}") from None
+        error = reply.get("error")
+        outcome = "sent" if not error else classify(str(error.get("message", error)))
+        if outcome in ("sent", "known"):
+            attempt.broadcast_at, attempt.last_error = utcnow(), None
+        else:
+            attempt.last_error = str(error.get("message", error))[:500]
+            log.info("node answered %s for %s: %s", outcome, attempt.tx_hash, attempt.last_error)
+        return outcome
 
-    def _next_nonce(self) -> int:
-        if self._nonce is None:
-            self._nonce = self.w3.eth.get_transaction_count(self.address, "pending")
-        return self._nonce
+    # ------------------------------------------------------------------ the confirmer
 
-    def _fees(self) -> dict:
-        base_fee = self.w3.eth.get_block("latest").get("baseFeePerGas")
-        if base_fee is None:  # a pre-London node: legacy pricing
-            return {"gasPrice": self.w3.eth.gas_price}
-        return {"maxFeePerGas": 2 * base_fee + self.priority_fee_wei, "maxPriorityFeePerGas": self.priority_fee_wei}
+    def pending_count(self, purpose_prefix: str = "") -> int:
+        with self.db.session() as s:
+            return s.scalar(select(func.count()).select_from(ChainTx).where(
+                ChainTx.status == "pending", ChainTx.signer == self.address,
+                ChainTx.purpose.like(f"{purpose_prefix}%")))
 
-    def _broadcast(self, row: ChainTx, attempts: int = 5) -> None:
-        for attempt in range(attempts):
-            try:
-                self.w3.eth.send_raw_transaction(row.raw)
+    def poll(self) -> list[Settled]:
+        """One pass over this key's pending transactions, in nonce order: settle what the chain decided, re-send
+        what the node forgot, replace what waited too long. Raises NodeUnavailable (deciding nothing) when the
+        node does not answer."""
+        with self.db.session() as s:
+            pending = list(s.scalars(select(ChainTx).where(
+                ChainTx.status == "pending", ChainTx.chain_id == self.chain_id, ChainTx.signer == self.address)
+                .order_by(ChainTx.nonce)))
+        if not pending:
+            return []
+        # the nonce count first: a nonce found used here was used before the receipts below were asked for
+        used = self._rpc("eth_getTransactionCount", [self.address, "latest"], parse=lambda r: int(r, 16))
+        head = self._rpc("eth_blockNumber", [], parse=lambda r: int(r, 16))
+        settled = []
+        for row in pending:
+            with self.db.session() as s:
+                attempts = list(s.scalars(select(TxAttempt).where(TxAttempt.chain_tx_id == row.id)
+                                          .order_by(TxAttempt.id.desc())))
+                outcome = self._check(s, row, attempts, used, head)
+                if outcome is not None:
+                    settled.append(outcome)
+        return settled
+
+    def _check(self, s: Session, row: ChainTx, attempts: list[TxAttempt], used: int, head: int) -> Settled | None:
+        for attempt in attempts:
+            receipt = self._receipt(attempt.tx_hash)
+            if receipt is not None:
+                if head - receipt.block_number < self.confirmations:
+                    return None  # mined, not yet final: a reorg could still undo it
+                return self._settle(s, row, receipt)
+        if row.nonce < used:
+            db_row = s.get(ChainTx, row.id)
+            db_row.status, db_row.error = "replaced", "its nonce was used by a transaction that is none of its attempts"
+            log.warning("transaction %s (nonce %s) was replaced on chain", row.purpose, row.nonce)
+            return Settled(row.id, row.purpose, None)
+        newest = attempts[0]
+        age = (utcnow() - newest.created_at).total_seconds()
+        last_seen = newest.broadcast_at and (utcnow() - newest.broadcast_at).total_seconds()
+        if newest.broadcast_at is None or last_seen > self.recheck_after:
+            if not any(self._known(a.tx_hash) for a in attempts):
+                outcome = self._send(s, newest)  # the node lost it (restart, pool eviction): the same bytes again
+                if outcome == "underpriced":
+                    self._bump(s, row, newest)
+                return None
+            newest.broadcast_at = utcnow()
+        if age > self.bump_after:
+            self._bump(s, row, newest)
+        return None
+
+    def _bump(self, s: Session, row: ChainTx, newest: TxAttempt) -> None:
+        """Replace a waiting transaction with the same nonce at a higher fee (at least the node's +10%)."""
+        current_max, current_priority = self._fees()
+        factor = 100 + self.bump_percent
+        max_fee = max(int(newest.max_fee_per_gas) * factor // 100, current_max)
+        priority = max(int(newest.max_priority_fee_per_gas) * factor // 100, current_priority)
+        if max_fee > self.max_fee_wei:
+            if int(newest.max_fee_per_gas) >= self.max_fee_wei:
+                log.warning("transaction %s waits at the fee cap (%s wei)", row.purpose, self.max_fee_wei)
                 return
-            except TRANSIENT:
-                # the same bytes are safe to resend: at worst the node already has them
-                time.sleep(min(2**attempt * 0.2, 5))
-            except Web3RPCError as exc:
-                message = str(exc).lower()
-                if "already known" in message or "known transaction" in message or self._receipt(row.tx_hash):
-                    return
-                if "nonce too low" in message:
-                    return  # mined earlier (its receipt shows up) or replaced: `wait` tells which
-                raise SendError(f"node refused transaction {row.purpose}: {exc}") from None
-        raise SendError(f"node unreachable while sending {row.purpose}")
+            max_fee = self.max_fee_wei
+        db_row = s.get(ChainTx, row.id)
+        attempt = self._new_attempt(s, db_row, max_fee, priority)
+        s.commit()  # saved before it is broadcast
+        log.info("transaction %s (nonce %s) re-priced: max fee %s wei", row.purpose, row.nonce, max_fee)
+        self._send(s, attempt)
 
-    # ------------------------------------------------------------------ receipts
+    def _settle(self, s: Session, row: ChainTx, receipt: Receipt) -> Settled:
+        db_row = s.get(ChainTx, row.id)
+        db_row.status = "mined" if receipt.status == 1 else "reverted"
+        db_row.tx_hash, db_row.block_number, db_row.block_hash = receipt.tx_hash, receipt.block_number, receipt.block_hash
+        db_row.gas_used, db_row.mined_at = receipt.gas_used, utcnow()
+        return Settled(row.id, row.purpose, receipt)
+
+    def wait(self, tx_id: int, timeout: float) -> ChainTx:
+        """Block until the confirmer (another thread of this process) settles a transaction."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.db.session() as s:
+                row = s.get(ChainTx, tx_id)
+            if row.status != "pending" or time.monotonic() > deadline:
+                return row
+            time.sleep(0.1)
+
+    # ------------------------------------------------------------------ node access
 
     def _receipt(self, tx_hash: str) -> Receipt | None:
-        reply = self.w3.provider.make_request("eth_getTransactionReceipt", [tx_hash])
+        result = self._rpc("eth_getTransactionReceipt", [tx_hash])
+        return Receipt.from_json(result) if result else None
+
+    def _known(self, tx_hash: str) -> bool:
+        return self._rpc("eth_getTransactionByHash", [tx_hash]) is not None
+
+    def _rpc(self, method: str, params: list, parse=None):
+        try:
+            reply = self.w3.provider.make_request(method, params)
+        except TRANSIENT as exc:
+            raise NodeUnavailable(f"node unreachable ({method}): {type(exc).__name__}") from None
         if reply.get("error"):
-            raise SendError(f"eth_getTransactionReceipt: {reply['error'].get('message')}")
-        return Receipt.from_json(reply["result"]) if reply.get("result") else None
+            raise NodeUnavailable(f"{method}: {reply['error'].get('message')}")
+        result = reply.get("result")
+        return parse(result) if parse and result is not None else result
 
-    def wait(self, row: ChainTx) -> Receipt | None:
-        """Wait for the receipt (and confirmations), record the outcome and return the receipt (None when the
-        transaction was dropped)."""
-        if row.status == "dropped":
-            return None
-        deadline = time.monotonic() + self.receipt_timeout
-        receipt = None
-        while time.monotonic() < deadline:
-            try:
-                receipt = receipt or self._receipt(row.tx_hash)
-                if receipt is not None and (
-                        not self.confirmations or self.w3.eth.block_number - receipt.block_number >= self.confirmations):
-                    break
-                if receipt is None and self.w3.eth.get_transaction_count(self.address, "latest") > row.nonce:
-                    # the nonce was used but not by this transaction: it was replaced and will never mine
-                    if self._receipt(row.tx_hash) is None:
-                        self._record(row, "dropped", None, "replaced by another transaction with the same nonce")
-                        return None
-            except TRANSIENT:
-                pass
-            time.sleep(0.05 if receipt is None else 0.5)
-        else:
-            raise SendError(f"no receipt for {row.tx_hash} within {self.receipt_timeout:.0f} s")
-        self._record(row, "mined" if receipt.status == 1 else "reverted", receipt)
-        return receipt
-
-    def _record(self, row: ChainTx, status: str, receipt, error: str | None = None) -> None:
-        with self.db.session() as s:
-            db_row = s.get(ChainTx, row.id)
-            db_row.status = status
-            db_row.error = error
-            if receipt is not None:
-                db_row.block_number, db_row.gas_used, db_row.mined_at = receipt.block_number, receipt.gas_used, utcnow()
-        row.status = status
-
-    def recover(self) -> list[ChainTx]:
-        """After a restart: re-broadcast every signed transaction that has no outcome yet, in nonce order."""
-        with self.db.session() as s:
-            pending = list(s.scalars(select(ChainTx).where(ChainTx.status == "signed").order_by(ChainTx.nonce)))
-        with self._lock:
-            self._nonce = None
-            for row in pending:
-                if self._receipt(row.tx_hash) is None:
-                    try:
-                        self._broadcast(row)
-                    except SendError as exc:
-                        log.warning("could not re-broadcast %s: %s", row.purpose, exc)
-        return pending

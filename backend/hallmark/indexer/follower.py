@@ -9,7 +9,6 @@ stale answers.
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime, timezone
 
 from eth_abi import decode
@@ -46,35 +45,12 @@ def _int(hex_value: str) -> int:
 
 class Indexer:
     def __init__(self, db: Database, w3, registry: str, start_block: int, confirmations: int = 0,
-                 page_size: int = 2000, poll_interval: float = 0.5):
+                 page_size: int = 2000):
         self.db, self.w3 = db, w3
         self.registry = to_checksum_address(registry)
         self.start_block = start_block
-        self.confirmations, self.page_size, self.poll_interval = confirmations, page_size, poll_interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.confirmations, self.page_size = confirmations, page_size
         self._block_cache: dict[int, tuple[str, datetime]] = {}
-
-    # ------------------------------------------------------------------ lifecycle
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="hallmark-indexer", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                caught_up = not self.step()
-            except Exception:
-                log.exception("indexer step failed; retrying")
-                caught_up = True
-            if caught_up:
-                self._stop.wait(self.poll_interval)
 
     def catch_up(self) -> int:
         """Index everything up to the (confirmed) head now; returns the last indexed block."""

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import threading
 import uuid
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from ..models import ChainTx, Claim, ClaimCode, Drop, MintItem, utcnow
 from .custody import CustodyService
@@ -33,21 +32,24 @@ def new_code() -> str:
     return "-".join(chars[i:i + GROUP_LEN] for i in range(0, len(chars), GROUP_LEN))
 
 
-def generate_codes(db, drop_id: int, count: int) -> dict:
+def generate_codes(db, drop_id: int, count: int, request_ref: str | None = None) -> dict:
     """Create `count` one-time codes for a drop. Only their hashes are stored: this is the one time the codes
     themselves are visible."""
     if not 1 <= count <= MAX_CODES:
         raise DropError(f"count must be between 1 and {MAX_CODES}", 422, "count")
+    batch = request_ref[:40] if request_ref else uuid.uuid4().hex
     codes: set[str] = set()
     while len(codes) < count:  # 60 random bits each: a repeat is practically impossible, but must not shrink the batch
         codes.add(new_code())
-    batch = uuid.uuid4().hex
     with db.session() as s:
         drop = s.get(Drop, drop_id)
         if drop is None:
             raise DropError(f"no drop {drop_id}", 404, "drop_id")
         if drop.status == "failed":
             raise DropError(f"drop '{drop.slug}' failed to deploy: its codes could never be claimed", 409, "drop_id")
+        # a retry of a request that died before answering: nobody ever saw its codes (a response is stored before
+        # it is sent), so they are voided and replaced rather than left claimable by no one
+        s.execute(delete(ClaimCode).where(ClaimCode.batch == batch, ClaimCode.claimed_at.is_(None)))
         s.execute(insert(ClaimCode), [{"drop_id": drop_id, "code_hash": code_hash(c), "batch": batch} for c in codes])
     return {"batch": batch, "count": count, "codes": sorted(codes)}
 
@@ -70,14 +72,8 @@ def claim_status(db, public_id: str) -> dict | None:
 
 
 class ClaimService:
-    def __init__(self, db, minter, custody: CustodyService):
-        self.db, self.minter, self.custody = db, minter, custody
-        self._locks: dict[int, threading.Lock] = {}
-        self._locks_guard = threading.Lock()
-
-    def _drop_lock(self, drop_id: int) -> threading.Lock:
-        with self._locks_guard:
-            return self._locks.setdefault(drop_id, threading.Lock())
+    def __init__(self, db, custody: CustodyService):
+        self.db, self.custody = db, custody
 
     def claim(self, code: str, wallet: str | None = None, customer_id: str | None = None) -> tuple[dict, bool]:
         """Accept a claim and queue its mint. Returns (claim status, created); re-submitting a code with the
@@ -91,18 +87,18 @@ class ClaimService:
             wallet = self.custody.address_for(customer_id)
         recipient_field = "wallet" if customer_id is None else "customer_id"
 
-        # The lock serialises this drop's claims in this process, so the limit and supply checks below cannot
-        # both pass for two concurrent requests; the conditional update guards the code at the database level.
-        with self._drop_lock(code_row.drop_id), self.db.session() as s:
+        # The drop's row lock serialises its claims across every web process, so the per-wallet limit and the
+        # supply checks below cannot both pass for two concurrent requests; the conditional update guards the code.
+        with self.db.locked_session() as s:
+            drop = s.get(Drop, code_row.drop_id, with_for_update=True)
             public_id = self._existing(s, code_row.id, wallet, customer_id)
             if public_id is None:
                 taken = s.execute(update(ClaimCode).where(ClaimCode.id == code_row.id, ClaimCode.claimed_at.is_(None))
                                   .values(claimed_at=utcnow()))
-                if taken.rowcount != 1:  # claimed by another process since _existing looked
+                if taken.rowcount != 1:  # claimed by another request since _existing looked
                     public_id = self._existing(s, code_row.id, wallet, customer_id)
             created = public_id is None
             if created:
-                drop = s.get(Drop, code_row.drop_id)
                 self._check_drop(s, drop, wallet, recipient_field)
                 item = MintItem(drop_id=drop.id, recipient=wallet, source="claim")
                 s.add(item)
@@ -110,8 +106,6 @@ class ClaimService:
                 public_id = secrets.token_urlsafe(16)
                 s.add(Claim(public_id=public_id, drop_id=drop.id, code_id=code_row.id, wallet=wallet,
                             customer_id=customer_id, item_id=item.id))
-        if created:
-            self.minter.wake()
         return claim_status(self.db, public_id), created
 
     @staticmethod

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from eth_account import Account
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from ..models import CustodialAccount, Drop, MintItem
 
@@ -60,14 +61,19 @@ class CustodyService:
 
     def address_for(self, customer_id: str) -> str:
         """The customer's custodial address, created on first use; the same customer always gets the same one."""
-        with self._lock:  # one process: the lock makes max(id) + 1 unique; the unique columns back it up
-            with self.db.session() as s:
-                address = s.scalar(select(CustodialAccount.address).where(CustodialAccount.customer_id == customer_id))
-                if address is None:
-                    index = (s.scalar(select(func.max(CustodialAccount.id))) or 0) + 1
-                    address = Account.from_mnemonic(self._mnemonic(), account_path=PATH.format(index=index)).address
-                    s.add(CustodialAccount(id=index, customer_id=customer_id, address=address))
-        return address
+        for _ in range(20):  # max(id) + 1 races between processes: the unique columns decide, the loser re-reads
+            try:
+                with self._lock, self.db.session() as s:
+                    address = s.scalar(select(CustodialAccount.address)
+                                       .where(CustodialAccount.customer_id == customer_id))
+                    if address is None:
+                        index = (s.scalar(select(func.max(CustodialAccount.id))) or 0) + 1
+                        address = Account.from_mnemonic(self._mnemonic(), account_path=PATH.format(index=index)).address
+                        s.add(CustodialAccount(id=index, customer_id=customer_id, address=address))
+                return address
+            except IntegrityError:
+                continue
+        raise CustodyError("could not allocate a custodial address: too many concurrent requests, retry")
 
 
 def list_accounts(db, page: int, per_page: int, customer_id: str | None = None) -> dict:

@@ -1,21 +1,12 @@
-"""Drops: created in the background (render every item, commit to them, create the collection through
-the registry), listed with their progress, paused and resumed on chain."""
+"""Drops as the web side sees them: requests to create, pause and resume them are recorded here and carried out
+by the worker (minting.builder); listed with their progress."""
 from __future__ import annotations
-
-import logging
-import threading
-import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
 from ..art.commitment import ContentTree, leaf_hash
-from ..art.content import DropContent, collection_salt, policy_index
-from ..chain.sender import SendError
+from ..art.content import DropContent, collection_salt
 from ..models import Drop, ItemHash, MintItem
-
-log = logging.getLogger(__name__)
-CREATE_GAS = 700_000
 
 
 class DropError(Exception):
@@ -51,19 +42,32 @@ def drop_stats(db, drop_ids: list[int]) -> dict[int, dict]:
     return stats
 
 
-class DropService:
-    def __init__(self, db, sender, handles, public_base_url: str):
-        self.db, self.sender, self.handles = db, sender, handles
-        self.public_base_url = public_base_url
-        self._builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hallmark-drop-builder")
-        self._stopping = threading.Event()
+def content_tree(db, drop_id: int) -> ContentTree:
+    """The Merkle tree of a drop's rendered items: the content commitment and its proofs."""
+    with db.session() as s:
+        rows = s.execute(select(ItemHash.serial, ItemHash.image_sha256, ItemHash.metadata_sha256)
+                         .where(ItemHash.drop_id == drop_id).order_by(ItemHash.serial)).all()
+    return ContentTree.build([leaf_hash(serial, img, meta) for serial, img, meta in rows])
 
-    def create(self, data: dict) -> Drop:
+
+class DropService:
+    """The web side of drops: validate and record a request; the worker (minting.builder) does the chain work."""
+
+    def __init__(self, db, handles, public_base_url: str):
+        self.db, self.handles = db, handles
+        self.public_base_url = public_base_url
+
+    def create(self, data: dict, request_ref: str | None = None) -> Drop:
         with self.db.session() as s:
+            if request_ref:  # a retry of a request whose drop was already recorded
+                done = s.scalar(select(Drop).where(Drop.request_ref == request_ref))
+                if done is not None:
+                    return done
             if s.scalar(select(Drop.id).where(Drop.slug == data["slug"])):
                 raise DropError(f"a drop with slug '{data['slug']}' already exists", 409, "slug")
         address = self.handles.registry.functions.predictCollectionAddress(collection_salt(data["slug"])).call()
-        drop = Drop(**data, contract_address=address, public_base_url=self.public_base_url, status="rendering")
+        drop = Drop(**data, contract_address=address, public_base_url=self.public_base_url, status="rendering",
+                    request_ref=request_ref)
         if drop.artwork == "image" and not drop.base_image:
             raise DropError("artwork 'image' needs a base_image upload", 422, "base_image")
         try:  # rendering the first item checks the uploaded artwork before anything is stored
@@ -72,8 +76,10 @@ class DropService:
             raise DropError(str(exc), 422, "base_image" if "base_image" in str(exc) else "artwork") from None
         with self.db.session() as s:
             s.add(drop)
-        self._builder.submit(self._build, drop.id)
         return drop
+
+    def tree(self, drop_id: int) -> ContentTree:
+        return content_tree(self.db, drop_id)
 
     def adopt(self, record_drops: dict) -> None:
         """Take in drops created with the brownie scripts (listed in the deployment record) so their artwork and
@@ -89,98 +95,11 @@ class DropService:
                 s.add(Drop(slug=slug, contract_address=info["address"], status="rendering",
                            **{f: info[f] for f in fields}))
 
-    def resume_unfinished(self) -> None:
+    def request_pause(self, drop_id: int, paused: bool) -> Drop:
+        """Ask the worker to pause (or resume) the collection on chain; `paused` follows once it is mined."""
         with self.db.session() as s:
-            ids = list(s.scalars(select(Drop.id).where(Drop.status.in_(("rendering", "deploying")))))
-        for drop_id in ids:
-            self._builder.submit(self._build, drop_id)
-
-    def shutdown(self) -> None:
-        self._stopping.set()
-        self._builder.shutdown(wait=True, cancel_futures=True)
-
-    def _build(self, drop_id: int) -> None:
-        try:
-            self._render(drop_id)
-            if not self._stopping.is_set():
-                self._deploy(drop_id)
-        except Exception as exc:  # recorded on the drop for staff to see
-            log.exception("building drop %s failed", drop_id)
-            with self.db.session() as s:
-                drop = s.get(Drop, drop_id)
-                drop.status, drop.error = "failed", str(exc).splitlines()[0][:500]
-
-    def _render(self, drop_id: int) -> None:
-        with self.db.session() as s:
-            drop = s.get(Drop, drop_id)
-            if drop.status != "rendering":
-                return
-            content = content_for(drop)
-            done = s.scalar(select(func.count()).select_from(ItemHash).where(ItemHash.drop_id == drop_id))
-        batch = []
-        for serial in range(done + 1, content.edition_size + 1):  # resumes after a restart
-            if self._stopping.is_set():
-                return
-            image, meta, phash_card, phash_qr = content.record(serial)
-            batch.append(ItemHash(drop_id=drop_id, serial=serial, image_sha256=image, metadata_sha256=meta,
-                                  phash_card=phash_card, phash_qr=phash_qr))
-            if len(batch) == 100 or serial == content.edition_size:
-                with self.db.session() as s:
-                    s.add_all(batch)
-                    s.get(Drop, drop_id).rendered = serial
-                batch = []
-        with self.db.session() as s:
-            drop = s.get(Drop, drop_id)
-            drop.content_root = "0x" + self.tree(drop_id).root.hex()
-            drop.status = "deploying"
-
-    def tree(self, drop_id: int) -> ContentTree:
-        with self.db.session() as s:
-            rows = s.execute(select(ItemHash.serial, ItemHash.image_sha256, ItemHash.metadata_sha256)
-                             .where(ItemHash.drop_id == drop_id).order_by(ItemHash.serial)).all()
-        return ContentTree.build([leaf_hash(serial, img, meta) for serial, img, meta in rows])
-
-    def _deploy(self, drop_id: int) -> None:
-        with self.db.session() as s:
-            drop = s.get(Drop, drop_id)
-            issuer = self.sender.address
-            config = (
-                drop.name, drop.symbol, "", drop.edition_size, policy_index(drop.transfer_policy),
-                drop.holding_period, issuer, drop.royalty_bps, bytes.fromhex(drop.content_root[2:]), issuer, issuer,
-            )
-            salt = collection_salt(drop.slug)
-        if self.handles.registry.functions.isOfficial(drop.contract_address).call():
-            on_chain = "0x" + self.handles.collection(drop.contract_address).functions.contentRoot().call().hex()
-            if on_chain != drop.content_root:
-                raise DropError(f"rendered content {drop.content_root} does not match the on-chain commitment {on_chain}")
-        else:
-            call = self.handles.registry.functions.createCollection(config, salt)
-
-            def remember(session, tx):
-                session.get(Drop, drop_id).create_tx_id = tx.id
-
-            row = self.sender.submit(f"drop:{drop_id}:create", call, CREATE_GAS, remember)
-            receipt = self.sender.wait(row)
-            if receipt is None or receipt.status != 1:
-                raise SendError("the registry refused to create the collection")
-        with self.db.session() as s:
-            s.get(Drop, drop_id).status = "live"
-
-    def set_paused(self, drop_id: int, paused: bool) -> Drop:
-        with self.db.session() as s:
-            drop = s.get(Drop, drop_id)
+            drop = s.get(Drop, drop_id, with_for_update=True)
             if drop.status != "live":
                 raise DropError(f"drop is {drop.status}, not live", 409, "status")
-            address = drop.contract_address
-        collection = self.handles.collection(address)
-        if collection.functions.paused().call() != paused:
-            call = collection.functions.pause() if paused else collection.functions.unpause()
-            row = self.sender.submit(f"drop:{drop_id}:{'pause' if paused else 'unpause'}:{uuid.uuid4().hex}",
-                                     call, 100_000)
-            receipt = self.sender.wait(row)
-            if receipt is None or receipt.status != 1:
-                raise DropError("the pause transaction failed on chain", 502)
-        with self.db.session() as s:
-            drop = s.get(Drop, drop_id)
-            drop.paused = paused
-        return drop
+            drop.pause_wanted = None if drop.paused == paused else paused
+            return drop

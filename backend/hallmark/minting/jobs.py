@@ -38,7 +38,7 @@ def remaining_supply(session, drop: Drop) -> int:
 
 
 def live_drop(session, drop_id: int) -> Drop:
-    drop = session.get(Drop, drop_id)
+    drop = session.get(Drop, drop_id, with_for_update=True)  # its supply is counted and taken under this lock
     if drop is None:
         raise DropError(f"no drop {drop_id}", 404, "drop_id")
     if drop.status != "live":
@@ -46,17 +46,20 @@ def live_drop(session, drop_id: int) -> Drop:
     return drop
 
 
-def create_job(db, drop_id: int, good: list[tuple[int, str]], bad: list[dict]) -> int:
+def create_job(db, drop_id: int, good: list[tuple[int, str]], bad: list[dict], request_ref: str | None = None) -> int:
+    """Queue a job's rows; a request_ref seen before returns the job that request already created."""
     if not good and not bad:
         raise DropError("no recipients given", 422, "recipients")
     if len(good) + len(bad) > MAX_ROWS:
         raise DropError(f"at most {MAX_ROWS} rows per job", 422, "recipients")
-    with db.session() as s:
+    with db.locked_session() as s:
+        if request_ref and (done := s.scalar(select(AirdropJob.id).where(AirdropJob.request_ref == request_ref))):
+            return done
         drop = live_drop(s, drop_id)
         remaining = remaining_supply(s, drop)
         if len(good) > remaining:
             raise DropError(f"{len(good)} recipients but only {remaining} items of the drop remain", 409, "recipients")
-        job = AirdropJob(drop_id=drop_id, total=len(good) + len(bad), started_at=utcnow())
+        job = AirdropJob(drop_id=drop_id, total=len(good) + len(bad), started_at=utcnow(), request_ref=request_ref)
         s.add(job)
         s.flush()
         rows = [{"drop_id": drop_id, "recipient": addr, "source": "airdrop", "job_id": job.id, "row_no": line,
@@ -67,12 +70,15 @@ def create_job(db, drop_id: int, good: list[tuple[int, str]], bad: list[dict]) -
         return job.id
 
 
-def queue_single(db, drop_id: int, recipient: str) -> int:
-    with db.session() as s:
+def queue_single(db, drop_id: int, recipient: str, request_ref: str | None = None) -> int:
+    """Queue one mint; a request_ref seen before returns the item that request already queued."""
+    with db.locked_session() as s:
+        if request_ref and (done := s.scalar(select(MintItem.id).where(MintItem.request_ref == request_ref))):
+            return done
         drop = live_drop(s, drop_id)
         if remaining_supply(s, drop) < 1:
             raise DropError("the edition is sold out", 409, "drop_id")
-        item = MintItem(drop_id=drop_id, recipient=recipient, source="single")
+        item = MintItem(drop_id=drop_id, recipient=recipient, source="single", request_ref=request_ref)
         s.add(item)
         s.flush()
         return item.id

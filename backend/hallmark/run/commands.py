@@ -1,0 +1,119 @@
+"""`hallmark worker`, `hallmark indexer`, `hallmark web` and `hallmark run`: the processes, one command each."""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from .. import config
+
+log = logging.getLogger(__name__)
+
+
+def _loop_process(make_loop) -> None:
+    """Run a background loop in this process until SIGTERM/SIGINT; one line and exit 1 when it must not run."""
+    from .. import create_app
+    from .leases import LeaseHeld
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app(config.Config(START_WORKERS=False))
+    loop = make_loop(app.config, app.extensions["hallmark.db"])
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: loop.stop())
+    try:
+        loop.run()
+    except LeaseHeld as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+
+
+@click.command()
+def worker():
+    """The sender and mint worker: one active per issuer key and chain, any others stand by."""
+    from .worker import Worker
+
+    _loop_process(Worker)
+
+
+@click.command()
+def indexer():
+    """The chain indexer: one active, any others stand by."""
+    from .indexer import IndexerLoop
+
+    _loop_process(lambda cfg, db: IndexerLoop(cfg, db, refuse_second=db.is_sqlite))
+
+
+def gunicorn_command(port: int, workers: int) -> list[str]:
+    return [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+            "--threads", "4", "--worker-class", "gthread", "--timeout", "120", "--graceful-timeout", "20",
+            "--access-logfile", "-", "--access-logformat", '%(h)s "%(r)s" %(s)s %(b)s %(M)sms',
+            "hallmark.run.web:create()"]
+
+
+@click.command()
+@click.option("--port", default=5000, show_default=True)
+@click.option("--workers", default=2, show_default=True, help="gunicorn worker processes")
+def web(port, workers):
+    """The web app under gunicorn (no background loops: run `hallmark worker` and `hallmark indexer` too)."""
+    os.execv(gunicorn_command(port, workers)[0], gunicorn_command(port, workers))
+
+
+@click.command("run")
+@click.option("--port", default=5000, show_default=True)
+@click.option("--workers", default=2, show_default=True, help="gunicorn worker processes")
+def run_all(port, workers):
+    """Everything on one machine: the web app under gunicorn, the worker and the indexer, each its own process,
+    restarted if it dies; Ctrl-C (or `make stop`) stops them all."""
+    data = config.data_dir()
+    data.mkdir(parents=True, exist_ok=True)
+    (data / "app.pid").write_text(str(os.getpid()))
+    me = [str(Path(sys.executable).parent / "hallmark")]
+    specs = {"worker": me + ["worker"], "indexer": me + ["indexer"], "web": gunicorn_command(port, workers)}
+    logs = {name: open(data / f"{name}.log", "ab") for name in specs}
+    children: dict[str, subprocess.Popen] = {}
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+    def spawn(name: str) -> None:
+        out = None if name == "web" else logs[name]
+        children[name] = subprocess.Popen(specs[name], stdout=out, stderr=subprocess.STDOUT if out else None)
+
+    for name in specs:
+        spawn(name)
+    click.echo(f"Hallmark serving at http://127.0.0.1:{port} (gunicorn, {workers} workers), worker and indexer "
+               f"running; logs in {data}")
+    try:
+        while not stopping:
+            time.sleep(0.5)
+            for name, child in list(children.items()):
+                if child.poll() is not None and not stopping:
+                    click.echo(f"{name} exited with code {child.returncode}: restarting it", err=True)
+                    time.sleep(1)
+                    spawn(name)
+    finally:
+        for child in children.values():
+            if child.poll() is None:
+                child.terminate()
+        for child in children.values():
+            try:
+                child.wait(30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        (data / "app.pid").unlink(missing_ok=True)
+
+
+def register(group: click.Group) -> None:
+    for command in (worker, indexer, web, run_all):
+        group.add_command(command)
