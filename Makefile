@@ -32,7 +32,7 @@ chain: setup
 	hallmark chain up
 
 deploy: chain
-	brownie run scripts/deploy.py --network $(NETWORK)
+	hallmark deploy --network $(NETWORK)
 	HALLMARK_NETWORK=$(NETWORK) hallmark drop create --spec drops/fuhu-demo.yaml
 	@test -s $(STAFF_KEY) || hallmark apikey create --name demo-staff --role admin --out $(STAFF_KEY)
 	@echo "staff API key (admin) for the demo: $(STAFF_KEY)"
@@ -49,8 +49,9 @@ stop:
 
 test: setup test-contracts test-backend test-e2e
 
+# on a Ganache of its own (free port, network id of its own, removed afterwards): runs side by side with others
 test-contracts:
-	brownie test tests/contracts --network hallmark-test
+	$(PY) scripts/toolchain/test_contracts.py
 
 test-backend:
 	pytest -p no:pytest-brownie tests/backend -q

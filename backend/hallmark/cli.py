@@ -13,7 +13,6 @@ import csv
 import fcntl
 import logging
 import os
-import subprocess
 import sys
 import time
 from datetime import date, datetime
@@ -167,26 +166,35 @@ def chain_status(port):
 @click.option("--network", default=lambda: config.Config().NETWORK, show_default="$HALLMARK_NETWORK or hallmark-local",
               help="brownie network to deploy on")
 def deploy(network):
-    """Deploy the registry and the collection implementation (`brownie run scripts/deploy.py`).
+    """Deploy the registry and the collection implementation (scripts/deploy.py, as `brownie run` would).
 
     Deploys nothing when the network's deployment record still matches the chain."""
     url = _brownie_network_url(network)
     if url and not devchain.is_up(url):
         # brownie would start a throwaway Ganache, deploy there and record contracts that vanish with it
         _fail(f"no chain answers at {url} (brownie network '{network}'): start it first, e.g. `hallmark chain up`")
-    brownie = Path(sys.executable).parent / "brownie"
-    cmd = [str(brownie) if brownie.exists() else "brownie", "run", "scripts/deploy.py", "--network", network]
-    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent),
-                                                  str(config.ROOT / "node_modules" / ".bin"), os.environ["PATH"]])}
+    _run_deploy_script(network)
+
+
+def _run_deploy_script(network: str) -> None:
+    """scripts/deploy.py's main() in this process, through hallmark.chain.brownie_runner: not `brownie run`, which
+    imports a script under a module name made of its absolute path and so fails from any path with a dot in it."""
     try:
-        proc = subprocess.run(cmd, cwd=config.ROOT, env=env, stdout=None, stderr=subprocess.PIPE, text=True)
-    except FileNotFoundError:
+        import brownie  # noqa: F401
+
+        from .chain import brownie_runner
+    except ImportError:
         _fail("brownie is not installed: run `make setup`")
-    if proc.returncode != 0:
-        lines = [line.strip() for line in proc.stderr.splitlines() if line.strip()]
-        reported = [line for line in lines if line.startswith("error:")]
-        reason = reported[-1].removeprefix("error:").strip() if reported else (lines[-1] if lines else "no output")
-        _fail(f"deploy on '{network}' failed: {reason}")
+    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), str(config.ROOT / "node_modules" / ".bin"),
+                                          os.environ.get("PATH", "")])
+    try:
+        brownie_runner.run_script("scripts/deploy.py", network=network)
+    except SystemExit as exc:  # the script's own one-line failure (scripts.common.fail)
+        if exc.code not in (None, 0):
+            _fail(f"deploy on '{network}' failed: {str(exc.code).removeprefix('error:').strip()}")
+    except Exception as exc:  # noqa: BLE001
+        log.exception("deploy on %s failed", network)
+        _fail(f"deploy on '{network}' failed: {_first_line(exc)} (details in {_log_file()})")
 
 
 def _brownie_network_url(network: str) -> str | None:

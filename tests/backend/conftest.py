@@ -1,4 +1,5 @@
-"""Backend fixtures: real Ganache processes, the real brownie deploy command, the Flask app and its client."""
+"""Backend fixtures: real Ganache processes, the real deploy script (through the project's brownie runner), the
+Flask app and its client."""
 from __future__ import annotations
 
 import fcntl
@@ -18,6 +19,9 @@ from hallmark.api.auth import create_api_key
 from hallmark.config import ROOT, Config
 
 BIN = Path(sys.executable).parent
+# `brownie run <script> ...` the way the project runs it: from any path (brownie's own `run` fails from a folder
+# whose path has a dot), e.g. RUN_SCRIPT + ["scripts/deploy.py", "--network", CI_NETWORK]
+RUN_SCRIPT = [sys.executable, "-m", "hallmark.chain.brownie_runner"]
 
 
 def free_port() -> int:
@@ -44,11 +48,13 @@ def _network_config_lock():
 
 @pytest.fixture(scope="session", autouse=True)
 def brownie_networks():
-    """Register this session's networks with brownie (as `make setup` does for the fixed ones), then remove them."""
-    ganache = str(ROOT / "node_modules" / ".bin" / "ganache")
+    """Register this session's networks with brownie (as `make setup` does for the fixed ones), then remove them.
+
+    The command is plain `ganache` (found first in this checkout's node_modules/.bin, see `run`): the network
+    config is machine-wide, and nothing in it may point into one checkout."""
     for name, port in ((CI_NETWORK, CI_PORT), (SETUP_NETWORK, SETUP_PORT)):
         with _network_config_lock():
-            run(["brownie", "networks", "add", "Development", name, f"cmd={ganache}", "host=http://127.0.0.1",
+            run(["brownie", "networks", "add", "Development", name, "cmd=ganache", "host=http://127.0.0.1",
                  f"port={port}", "evm_version=shanghai", "accounts=10", f"mnemonic={MNEMONIC}", "chain_id=1337",
                  "gas_limit=30000000"], {})
     yield
@@ -89,13 +95,13 @@ def app_for(stack, monkeypatch):
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
-    """One Ganache for the session, contracts deployed by `brownie run scripts/deploy.py`, a funded issuer."""
+    """One Ganache for the session, contracts deployed by scripts/deploy.py (the project's runner), a funded issuer."""
     data = tmp_path_factory.mktemp("stack")
     chain = devchain.start(CI_PORT)
     issuer = Account.create()
     devchain.fund(chain.url, issuer.address, 10_000)
     key = "0x" + issuer.key.hex().removeprefix("0x")
-    run(["brownie", "run", "scripts/deploy.py", "--network", CI_NETWORK],
+    run([*RUN_SCRIPT, "scripts/deploy.py", "--network", CI_NETWORK],
         {"HALLMARK_DATA_DIR": str(data), "HALLMARK_ISSUER_KEY": key})
     yield {"data": data, "chain": chain, "issuer": issuer, "issuer_key": key}
     chain.stop()

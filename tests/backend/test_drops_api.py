@@ -185,12 +185,12 @@ def test_public_routes_and_docs(client):
 
 
 def test_drop_created_with_brownie_is_adopted_and_served(stack, app_for, deployed_data, tmp_path):
-    from conftest import CI_NETWORK, run
+    from conftest import CI_NETWORK, RUN_SCRIPT, run
     data = deployed_data
     spec = tmp_path / "drop.yaml"
     spec.write_text(f"slug: brownie-{time.time_ns()}\nname: Brownie Drop\nsymbol: BRW\nedition_size: 6\n")
     env = {"HALLMARK_DATA_DIR": str(data), "HALLMARK_ISSUER_KEY": stack["issuer_key"]}
-    out = run(["brownie", "run", "scripts/create_drop.py", "main", str(spec), "--network", CI_NETWORK], env).stdout
+    out = run([*RUN_SCRIPT, "scripts/create_drop.py", "main", str(spec), "--network", CI_NETWORK], env).stdout
     address = out.split("is collection ")[1].split()[0]
 
     app = app_for(data, CI_PORT)

@@ -1,9 +1,14 @@
-"""The brownie scripts, run in-process against the test chain, signing with a key from the environment."""
+"""The brownie scripts, run in-process against the test chain, signing with a key from the environment.
+
+They are imported the way the project runs them (hallmark.chain.brownie_runner, not brownie's path-to-module
+import, which fails from a folder whose path has a dot)."""
 import pytest
-from brownie import HallmarkCollection, HallmarkRegistry
+from brownie import HallmarkCollection, HallmarkRegistry, network
 from eth_account import Account
 
-from scripts import airdrop, create_drop, deploy
+from hallmark.chain.brownie_runner import load_script
+
+deploy, create_drop, airdrop = (load_script(f"scripts/{name}.py") for name in ("deploy", "create_drop", "airdrop"))
 
 Account.enable_unaudited_hdwallet_features()
 MNEMONIC = "test test test test test test test test test test test junk"
@@ -33,7 +38,7 @@ def write_csv(env, rows):
 
 def test_deploy_writes_record_and_is_idempotent(env):
     record = deploy.main()
-    assert (env / "deployments" / "hallmark-test.json").exists()
+    assert (env / "deployments" / f"{network.show_active()}.json").exists()
     registry = HallmarkRegistry.at(record.registry)
     assert registry.hasRole(registry.ISSUER_ROLE(), record.issuer)
     assert deploy.main().registry == record.registry
@@ -104,7 +109,7 @@ def test_airdrop_larger_than_remaining_supply(env, spec):
 
 
 def test_unknown_drop_and_missing_record(env, spec):
-    with pytest.raises(SystemExit, match="no live deployment for network 'hallmark-test'"):
+    with pytest.raises(SystemExit, match=f"no live deployment for network '{network.show_active()}'"):
         create_drop.main(spec)
     deploy.main()
     with pytest.raises(SystemExit, match="unknown drop 'nope'"):
