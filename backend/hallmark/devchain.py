@@ -77,6 +77,8 @@ def start(port: int, db_path: Path | None = None, log_path: Path | None = None, 
         cmd = [node_bin("anvil"), "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(CHAIN_ID),
                "--hardfork", "shanghai", "--mnemonic", DEV_MNEMONIC, "--accounts", "4", "--balance", "1000000",
                "--gas-limit", str(GAS_LIMIT), "--silent"]
+        if block_time:  # interval mining, as a real network does: nothing is mined on arrival
+            cmd += ["--block-time", str(block_time)]
         return _spawn(cmd, url, log_path, detach)
     cmd = [
         node_bin("ganache"), "--server.host", "127.0.0.1", "--server.port", str(port),

@@ -4,9 +4,11 @@ Registers nothing globally (no brownie networks, no files outside the data folde
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 from eth_account import Account
@@ -35,15 +37,26 @@ def free_port() -> int:
 
 
 class LocalStack:
-    def __init__(self, data: Path, node: str = "ganache"):
+    """`chain_db`: keep the chain on disk (Ganache), so the node can be killed and restarted on it;
+    `block_time`: interval mining; `database_url`: PostgreSQL instead of the data folder's SQLite file."""
+
+    def __init__(self, data: Path, node: str = "ganache", chain_db: Path | None = None, block_time: float = 0,
+                 database_url: str | None = None):
         self.data = data
-        self.node = node
+        self.node, self.chain_db, self.block_time = node, chain_db, block_time
+        self.database_url = database_url or f"sqlite:///{data / 'hallmark.db'}"
+        self.port = free_port()
+
+    def _start_node(self):
+        return devchain.start(self.port, node=self.node, db_path=self.chain_db, block_time=self.block_time,
+                              log_path=self.data / f"{self.node}.log")
 
     def __enter__(self) -> "LocalStack":
-        self.chain = devchain.start(free_port(), node=self.node)
+        self.data.mkdir(parents=True, exist_ok=True)
+        self.chain = self._start_node()
         self.w3 = Web3(Web3.HTTPProvider(self.chain.url, request_kwargs={"timeout": 120}))
         self.issuer = Account.create()
-        devchain.fund(self.chain.url, self.issuer.address, 100_000)
+        self.w3.eth.wait_for_transaction_receipt(devchain.fund(self.chain.url, self.issuer.address, 100_000))
         os.environ["HALLMARK_ISSUER_KEY"] = "0x" + self.issuer.key.hex().removeprefix("0x")
         self.w3.middleware_onion.inject(SignAndSendRawMiddlewareBuilder.build(self.issuer), layer=0)
         impl = self._deploy("HallmarkCollection")
@@ -59,6 +72,56 @@ class LocalStack:
     def __exit__(self, *exc) -> None:
         self.chain.stop()
 
+    def stop_node(self, sig: int = signal.SIGTERM) -> None:
+        """Stop the node with a real signal (its chain stays on disk with `chain_db`)."""
+        self.chain.process.send_signal(sig)
+        self.chain.process.wait(30)
+
+    def start_node(self) -> None:
+        self.chain = self._start_node()
+
+    def env(self, **extra) -> dict:
+        """The stack's configuration as the environment of a `hallmark worker|indexer|web` process."""
+        values = {"HALLMARK_DATA_DIR": self.data, "HALLMARK_RPC_URL": self.chain.url, "HALLMARK_NETWORK": NETWORK,
+                  "HALLMARK_DEPLOYMENT_FILE": self.data / "deployments" / f"{NETWORK}.json",
+                  "HALLMARK_DATABASE_URL": self.database_url, "HALLMARK_ISSUER_KEY": os.environ["HALLMARK_ISSUER_KEY"],
+                  **extra}
+        return {k: str(v) for k, v in values.items()}
+
+    def live_drop(self, edition: int, slug: str | None = None) -> dict:
+        """A live drop without rendering its artwork (for sending tests and benchmarks, where art is beside the
+        point): its collection is created through the registry with the issuer key, and recorded as the worker
+        records a drop it built."""
+        from .art.content import collection_salt
+        from .db import Database
+        from .models import Drop
+
+        slug = slug or f"drop-{time.time_ns()}"
+        registry = self.w3.eth.contract(address=self.record.registry, abi=artifacts.load("HallmarkRegistry")["abi"])
+        issuer, root = self.issuer.address, b"\x11" * 32
+        config = ("Fuhu Test", "FUHU", "", edition, 0, 0, issuer, 0, root, issuer, issuer)
+        self.w3.eth.wait_for_transaction_receipt(registry.functions.createCollection(
+            config, collection_salt(slug)).transact({"from": issuer, "gas": 1_000_000}))
+        address = registry.functions.predictCollectionAddress(collection_salt(slug)).call()
+        db = Database(self.database_url)
+        db.upgrade()
+        with db.session() as s:
+            drop = Drop(slug=slug, name="Fuhu Test", symbol="FUHU", issuer_name="Demo Bank", edition_size=edition,
+                        transfer_policy="transferable", public_base_url="http://127.0.0.1:5000",
+                        contract_address=address, content_root="0x" + root.hex(), status="live", rendered=edition)
+            s.add(drop)
+            s.flush()
+            result = {"id": drop.id, "slug": slug, "contract_address": address}
+        db.engine.dispose()
+        return result
+
+    def mints(self, collection: str) -> Counter:
+        """How many tokens each address was minted by `collection`, read from the chain's Transfer logs."""
+        topic = Web3.to_hex(keccak(text="Transfer(address,address,uint256)"))
+        logs = self.w3.eth.get_logs({"address": collection, "fromBlock": 0, "toBlock": "latest",
+                                     "topics": [topic, "0x" + "00" * 32]})
+        return Counter(to_checksum_address("0x" + Web3.to_hex(entry["topics"][2])[-40:]) for entry in logs)
+
     def _deploy(self, name: str, *args):
         data = artifacts.load(name)
         tx = self.w3.eth.contract(abi=data["abi"], bytecode=data["bytecode"]).constructor(*args).transact(
@@ -69,7 +132,7 @@ class LocalStack:
     def config(self, **overrides) -> Config:
         return Config(DATA_DIR=self.data, RPC_URL=self.chain.url, NETWORK=NETWORK,
                       DEPLOYMENT_FILE=self.data / "deployments" / f"{NETWORK}.json",
-                      DATABASE_URL=f"sqlite:///{self.data / 'hallmark.db'}", **overrides)
+                      DATABASE_URL=self.database_url, **overrides)
 
     def app(self, **overrides):
         return create_app(self.config(**overrides))

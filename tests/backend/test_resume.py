@@ -1,14 +1,19 @@
-"""A backend that stops mid-airdrop resumes where it stopped, and nobody gets two tokens."""
+"""A backend that stops mid-airdrop resumes where it stopped, and nobody gets two tokens; the sender's fences."""
 import time
 
 import pytest
 from eth_account import Account
 from web3 import Web3
 
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
 from hallmark.api.auth import create_api_key
 from hallmark.chain import artifacts
+from hallmark.chain.contracts import calldata
+from hallmark.chain.sender import classify
 from hallmark.models import ChainTx, MintItem
-from sqlalchemy import func, select
+from hallmark.run.worker import Worker
 
 from conftest import CI_PORT
 
@@ -25,6 +30,7 @@ def data(deployed_data):
 
 
 def start_job(app, recipients):
+    """A live drop built by the app's own worker thread, which then stops; the job is queued for the test's worker."""
     client = app.test_client()
     staff = {"Authorization": "Bearer " + create_api_key(app.extensions["hallmark.db"], "t", "marketing")}
     body = {"slug": f"resume-{time.time_ns()}", "name": "Resume", "symbol": "RSM", "edition_size": 50}
@@ -33,6 +39,7 @@ def start_job(app, recipients):
     while client.get(f"/api/drops/{drop['id']}", headers=staff).get_json()["status"] != "live":
         assert time.monotonic() < deadline
         time.sleep(0.1)
+    app.extensions["hallmark.services"].stop()
     job = client.post(f"/api/drops/{drop['id']}/airdrops", json={"recipients": recipients},
                       headers={**staff, "Idempotency-Key": "job"}).get_json()
     return drop, job, staff
@@ -54,29 +61,56 @@ def balances(address, recipients):
     return [coll.functions.balanceOf(r).call() for r in recipients], coll.functions.totalMinted().call()
 
 
+def worker_for(app):
+    """The app's worker, driven step by step in this thread (the app itself starts no loops)."""
+    worker = Worker(app.config, app.extensions["hallmark.db"])
+    assert worker._claim(first=True) == "active"
+    return worker
+
+
+def run_until(worker, app, job_id, staff):
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        worker.step()
+        job = app.test_client().get(f"/api/jobs/{job_id}", headers=staff).get_json()
+        if job["status"] == "finished":
+            return job
+        time.sleep(0.05)
+    raise AssertionError(job)
+
+
 @pytest.mark.parametrize("crash_point", ["before_broadcast", "before_receipt"])
 def test_job_resumes_after_restart_without_minting_twice(app_for, data, crash_point):
     recipients = [Account.create().address for _ in range(40)]
-    first = app_for(data, CI_PORT, MINT_BATCH_SIZE=10, START_WORKERS=False)
-    services = first.extensions["hallmark.services"]
+    first = app_for(data, CI_PORT, MINT_BATCH_SIZE=10)
     drop, job, staff = start_job(first, recipients)
-
-    assert services.minter.process_once()  # batch 1 goes through
+    worker = worker_for(first)
+    sender, queue = worker._wire()[:2]
+    queue.max_in_flight = 1
+    assert len(queue.fill()) == 1  # batch 1 is signed and sent...
+    while sender.pending_count():
+        for done in sender.poll():  # ...and settled
+            queue.settle(done)
     # batch 2: the process dies after signing and storing it, before it reaches the node / before its receipt
+    real_send = sender._send
     if crash_point == "before_broadcast":
-        services.sender._broadcast = lambda row, attempts=5: (_ for _ in ()).throw(Crash())
+        sender._send = lambda s, attempt: (_ for _ in ()).throw(Crash())
+        with pytest.raises(Crash):
+            queue.fill()
     else:
-        services.sender.wait = lambda row: (_ for _ in ()).throw(Crash())
-    with pytest.raises(Crash):
-        services.minter.process_once()
-    services.drops.shutdown()
+        assert len(queue.fill()) == 1
+        sender.poll = lambda: (_ for _ in ()).throw(Crash())
+        with pytest.raises(Crash):
+            worker.step()
+    sender._send = real_send
     with first.extensions["hallmark.db"].session() as s:
         assert s.scalar(select(func.count()).select_from(MintItem).where(MintItem.status == "sending")) == 10
         assert s.scalar(select(func.count()).select_from(ChainTx).where(ChainTx.purpose.like("mint:%"))) == 2
     minted_on_chain = balances(drop["contract_address"], recipients)[1]
     assert minted_on_chain == (10 if crash_point == "before_broadcast" else 20)
+    worker.lease.release()
 
-    second = app_for(data, CI_PORT, MINT_BATCH_SIZE=10)  # the restart: workers resume on their own
+    second = app_for(data, CI_PORT, MINT_BATCH_SIZE=10)  # the restart: the worker resumes on its own
     try:
         final = finish(second, job["id"], staff)
     finally:
@@ -88,26 +122,27 @@ def test_job_resumes_after_restart_without_minting_twice(app_for, data, crash_po
 
 
 def test_same_purpose_is_never_signed_twice(app):
-    services = app.extensions["hallmark.services"]
-    registry = services.handles.registry
-    call = registry.functions.setMetadataBaseURI("http://127.0.0.1:5000/meta/")
-    first = services.sender.submit("test:once", call, 100_000)
-    again = services.sender.submit("test:once", call, 100_000)
-    assert first.tx_hash == again.tx_hash and first.nonce == again.nonce
-    assert services.sender.wait(again).status == 1
+    app.extensions["hallmark.services"].stop()
+    sender = worker_for(app)._wire()[0]
+    registry = app.extensions["hallmark.services"].handles.registry
+    data = calldata(registry.functions.setMetadataBaseURI("http://127.0.0.1:5000/meta/"))
+    with sender.signing() as s:
+        first = sender.sign(s, "test:once", registry.address, data, 100_000)
+    with sender.signing() as s:
+        again = sender.sign(s, "test:once", registry.address, data, 100_000)
+    assert (first.id, first.tx_hash, first.nonce) == (again.id, again.tx_hash, again.nonce)
 
 
 def test_replaced_batch_goes_back_to_the_queue_and_is_minted_once(app_for, data, stack):
     recipients = [Account.create().address for _ in range(10)]
-    app = app_for(data, CI_PORT, MINT_BATCH_SIZE=10, START_WORKERS=False)
-    services = app.extensions["hallmark.services"]
+    app = app_for(data, CI_PORT, MINT_BATCH_SIZE=10)
     drop, job, staff = start_job(app, recipients)
-    sender = services.sender
-    real_broadcast = sender._broadcast
-    sender._broadcast = lambda row, attempts=5: None  # signed and stored, but it never reaches the node...
-    sender.receipt_timeout = 0.5
-    assert services.minter.process_once()  # no receipt comes: its items stay "sending"
-    sender._broadcast, sender.receipt_timeout = real_broadcast, 120
+    worker = worker_for(app)
+    sender = worker._wire()[0]
+    real_send = sender._send
+    sender._send = lambda s, attempt: "sent"  # signed and stored, but it never reaches the node...
+    worker.step()
+    sender._send = real_send
     with app.extensions["hallmark.db"].session() as s:
         stuck = s.scalar(select(ChainTx).where(ChainTx.purpose.like(f"mint:{drop['id']}:%")))
     # ...and another transaction takes its nonce, so it can never be mined
@@ -115,29 +150,51 @@ def test_replaced_batch_goes_back_to_the_queue_and_is_minted_once(app_for, data,
     replacement = issuer.sign_transaction({"to": issuer.address, "value": 0, "gas": 21_000, "nonce": stuck.nonce,
                                            "chainId": 1337, "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 10**9})
     W3.eth.wait_for_transaction_receipt(W3.eth.send_raw_transaction(replacement.raw_transaction))
-    sender._nonce = None  # the node moved on; the sender re-reads its nonce
-    services.minter.resume()  # finds the batch dropped and puts its items back in the queue
-    assert services.minter.process_once()
-    final = finish(app, job["id"], staff)
-    services.stop()
+    final = run_until(worker, app, job["id"], staff)  # the confirmer sees the nonce taken: the items go back
+    with app.extensions["hallmark.db"].session() as s:
+        assert s.get(ChainTx, stuck.id).status == "replaced"
     assert (final["done"], final["failed"]) == (10, 0)
     per_recipient, total = balances(drop["contract_address"], recipients)
     assert per_recipient == [1] * 10 and total == 10
 
 
-def test_concurrent_senders_get_distinct_nonces(app):
+def test_concurrent_signers_get_gapless_distinct_nonces_and_a_second_owner_is_fenced(app):
     from concurrent.futures import ThreadPoolExecutor
-    services = app.extensions["hallmark.services"]
-    registry = services.handles.registry
+
+    app.extensions["hallmark.services"].stop()
+    worker = worker_for(app)
+    sender = worker._wire()[0]
+    registry = app.extensions["hallmark.services"].handles.registry
+    data = calldata(registry.functions.setMetadataBaseURI("http://127.0.0.1:5000/meta/"))  # its own value
     start = time.time_ns()
 
-    def send(n):
-        call = registry.functions.setMetadataBaseURI("http://127.0.0.1:5000/meta/")  # the registry's own value
-        row = services.sender.submit(f"test:concurrent:{start}:{n}", call, 100_000)
-        return row.nonce, services.sender.wait(row).status
+    def sign(n):
+        with sender.signing() as s:
+            return sender.sign(s, f"test:concurrent:{start}:{n}", registry.address, data, 100_000).nonce
 
     with ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(send, range(16)))
-    nonces = sorted(n for n, _ in results)
+        nonces = sorted(pool.map(sign, range(16)))
     assert nonces == list(range(nonces[0], nonces[0] + 16))  # no gaps, no repeats
-    assert all(status == 1 for _, status in results)
+    # two senders of one key that read the same next nonce at once (a process that wrongly believes it is still
+    # active): the database stores the nonce once, so the second cannot sign over the first
+    with pytest.raises(IntegrityError):
+        with sender.db.session() as s:
+            s.add(ChainTx(purpose=f"test:fenced:{start}", chain_id=sender.chain_id, signer=sender.address,
+                          nonce=nonces[0], to_address=registry.address, data=data, gas=100_000, tx_hash=""))
+    while sender.pending_count("test:"):
+        worker.step()
+    with app.extensions["hallmark.db"].session() as s:
+        statuses = set(s.scalars(select(ChainTx.status).where(ChainTx.purpose.like(f"test:concurrent:{start}:%"))))
+    assert statuses == {"mined"}
+
+
+@pytest.mark.parametrize("message,meaning", [
+    ("already known", "known"), ("Transaction already imported", "known"), ("known transaction: 0xab", "known"),
+    ("nonce too low", "nonce_used"),
+    ("the tx doesn't have the correct nonce. account has nonce of: 3 tx has nonce of: 1", "nonce_used"),
+    ("replacement transaction underpriced", "replacement_underpriced"),
+    ("transaction underpriced", "underpriced"), ("max fee per gas less than block base fee", "underpriced"),
+    ("insufficient funds for gas * price + value", "refused"),
+])
+def test_node_refusals_are_classified(message, meaning):
+    assert classify(message) == meaning

@@ -11,6 +11,7 @@ from ..db import get_db
 from ..minting import claims, custody
 from ..services import get_services
 from .auth import staff_required
+from .drops import refuse_if_chain_replaced
 from .idempotency import idempotent
 from .schemas import (ClaimCodesQuerySchema, ClaimCodesRequestSchema, ClaimCodesSchema, ClaimCreateSchema,
                       ClaimSchema, CustodialPageSchema, CustodialQuerySchema)
@@ -51,6 +52,7 @@ def claim_codes(data, query, drop_id):
 def create_claim(data):
     """Claim a drop's item with a one-time code, to a wallet or (with `customer_id`) to a custodial address the
     bank holds. The bank pays the gas. Poll `/api/claims/<claim_id>` until `status` is `minted`."""
+    refuse_if_chain_replaced()
     result, created = claim_service().claim(data["code"], wallet=data["wallet"], customer_id=data["customer_id"])
     return result, (202 if created else 200)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from flask import g, jsonify, request
+from flask import current_app, g, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from sqlalchemy import select
@@ -13,7 +13,8 @@ from ..minting import jobs
 from ..minting.drops import drop_stats
 from ..minting.queue import wait_until_idle
 from ..models import ChainTx, Drop, MintItem
-from ..services import get_services
+from ..run.status import worker_problem
+from ..services import ChainUnavailable, get_services
 from .auth import staff_required
 from .idempotency import idempotent
 from .schemas import (AirdropQuerySchema, AirdropSchema, DropCreateSchema, DropSchema, JobSchema, MintResultSchema,
@@ -25,8 +26,16 @@ MINT_WAIT_SECONDS = 10
 
 def drop_views(drops: list[Drop]) -> list[dict]:
     stats = drop_stats(get_db(), [d.id for d in drops])
-    return [{**{c.name: getattr(d, c.name) for c in Drop.__table__.columns if c.name != "base_image"}, **stats[d.id]}
-            for d in drops]
+    problem = worker_problem(get_db(), current_app.config["HEALTH_DEAD_SECONDS"])
+    return [{**{c.name: getattr(d, c.name) for c in Drop.__table__.columns if c.name != "base_image"}, **stats[d.id],
+             "chain_problem": problem} for d in drops]
+
+
+def refuse_if_chain_replaced() -> None:
+    """New work for a chain that no longer holds the deployment would wait for ever: say so instead."""
+    problem = worker_problem(get_db(), current_app.config["HEALTH_DEAD_SECONDS"])
+    if problem and problem.startswith("chain replaced"):
+        raise ChainUnavailable(problem)
 
 
 def drop_view(drop: Drop) -> dict:
@@ -92,6 +101,7 @@ def resume(drop_id):
 
 def _set_paused(drop_id: int, paused: bool):
     load_drop(drop_id)
+    refuse_if_chain_replaced()
     get_services().drops.request_pause(drop_id, paused)
     deadline = time.monotonic() + MINT_WAIT_SECONDS
     while (drop := load_drop(drop_id)).paused != paused and time.monotonic() < deadline:
@@ -107,6 +117,7 @@ def _set_paused(drop_id: int, paused: bool):
 @bp.alt_response(202, schema=MintResultSchema, description="still being minted: poll /api/mints/<item_id>")
 def mint(data, drop_id):
     """Mint the drop's next serial to one address (waits up to 10 s for the transaction)."""
+    refuse_if_chain_replaced()
     db = get_db()
     item_id = jobs.queue_single(db, drop_id, data["to"], g.request_ref)
     wait_until_idle(db, [item_id], MINT_WAIT_SECONDS)
@@ -146,6 +157,7 @@ def airdrop(query, drop_id):
     if query["dry_run"]:  # a plain response: flask-smorest would serialise it with the job schema
         return jsonify(RowReportSchema().dump({"valid": len(good), "invalid": bad}))
     load_drop(drop_id)
+    refuse_if_chain_replaced()
     job_id = jobs.create_job(get_db(), drop_id, good, bad, g.request_ref)
     return jobs.job_status(get_db(), job_id)
 
@@ -178,4 +190,6 @@ def job(job_id):
     status = jobs.job_status(get_db(), job_id)
     if status is None:
         abort(404, message=f"no job {job_id}")
+    if status["status"] != "finished":
+        status["blocked"] = worker_problem(get_db(), current_app.config["HEALTH_DEAD_SECONDS"])
     return status

@@ -60,7 +60,10 @@ def init_app(app: Flask) -> None:
             body["errors"] = data["messages"]
         elif "errors" in data:
             body["errors"] = data["errors"]
-        return jsonify(body), exc.code
+        headers = dict(data.get("headers") or {})
+        if exc.code == 405 and exc.response is None and hasattr(exc, "valid_methods") and exc.valid_methods:
+            headers["Allow"] = ", ".join(exc.valid_methods)
+        return jsonify(body), exc.code, headers
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

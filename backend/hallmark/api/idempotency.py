@@ -39,9 +39,7 @@ def idempotent(required: bool = True):
                       errors={"headers": {HEADER: ["Longer than maximum length 200."]}})
             caller = getattr(g, "api_key", None)
             scope = f"{request.method} {request.path} {caller.id if caller else 'public'}"
-            body_hash = hashlib.sha256(
-                request.query_string + b"\0" + (request.content_type or "").encode() + b"\0" + request.get_data()
-            ).hexdigest()
+            body_hash = _fingerprint()
             db = get_db()
             lease = timedelta(seconds=current_app.config["IDEMPOTENCY_LEASE_SECONDS"])
             g.request_ref = hashlib.sha256(f"{scope}\0{key}".encode()).hexdigest()
@@ -82,6 +80,23 @@ def idempotent(required: bool = True):
         return wrapper
 
     return decorator
+
+
+def _fingerprint() -> str:
+    """What makes two requests the same: the query and the body; for a multipart upload its fields and files
+    (each request draws its own boundary, so the raw bytes differ)."""
+    digest = hashlib.sha256(request.query_string + b"\0" + request.mimetype.encode() + b"\0")
+    if request.mimetype == "multipart/form-data":
+        for name in sorted(request.form):
+            for value in request.form.getlist(name):
+                digest.update(f"{name}={value}\0".encode())
+        for name in sorted(request.files):
+            for upload in request.files.getlist(name):
+                digest.update(f"{name}\0".encode() + upload.read() + b"\0")
+                upload.seek(0)
+    else:
+        digest.update(request.get_data())
+    return digest.hexdigest()
 
 
 def _take_over(db, first: IdempotencyRecord, lease: timedelta) -> bool:

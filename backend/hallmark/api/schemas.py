@@ -102,6 +102,9 @@ class DropSchema(Schema):
     minted = fields.Integer()
     holders = fields.Integer()
     queued = fields.Integer()
+    pause_wanted = fields.Boolean(allow_none=True, metadata={"description": "a pause/resume on its way to the chain"})
+    chain_problem = fields.String(allow_none=True, metadata={
+        "description": "why queued work is not being sent now (node unreachable, chain replaced, no worker)"})
 
 
 class MintSchema(Schema):
@@ -136,6 +139,8 @@ class JobSchema(Schema):
     failures = fields.List(fields.Dict())
     transactions = fields.List(fields.Dict())
     created_at = fields.String()
+    blocked = fields.String(allow_none=True, metadata={
+        "description": "why the job's queued items are not being sent now (node unreachable, chain replaced)"})
 
 
 class RowReportSchema(Schema):
