@@ -10,7 +10,6 @@ unexpected errors go to `<data>/hallmark-cli.log`).
 from __future__ import annotations
 
 import csv
-import fcntl
 import logging
 import os
 import sys
@@ -23,6 +22,7 @@ import click
 
 from . import config, devchain
 from .chain import keys
+from .run.commands import register as register_processes
 
 log = logging.getLogger("hallmark.cli")
 POLL = 0.2  # seconds between progress reads
@@ -235,17 +235,14 @@ class Backend:
         self.app = create_app(config.Config(START_WORKERS=False))
         self.db = self.app.extensions["hallmark.db"]
         self._services = None
-        self._lock_file = None
-        self._minter_started = False
+        self._worker_started = False
 
     def __enter__(self) -> "Backend":
         return self
 
     def __exit__(self, *exc):
         if self._services is not None:
-            self._services.stop()  # stops the mint worker if it runs; interrupts a drop build (it resumes later)
-        if self._lock_file is not None:
-            self._lock_file.close()
+            self._services.stop()  # stops this command's worker if it runs; an interrupted drop build resumes later
 
     @property
     def services(self):
@@ -263,29 +260,12 @@ class Backend:
         return services
 
     def sending(self):
-        """The chain services, for a command that will send transactions (directly or through the mint worker)."""
+        """The chain services, with a worker to send for them: the running app's (`make run`) when there is one,
+        else one started in this process until the command ends."""
         services = self.services
-        data = Path(self.app.config["DATA_DIR"])
-        server = _running_server(data)
-        if server:
-            raise CliError(f"the app server (pid {server}) is running on {data} and sends with the same issuer key: "
-                           "use its HTTP API, or stop it first (`make stop`)")
-        if self._lock_file is None:
-            handle = open(data / "sender.lock", "w")
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.close()
-                raise CliError(f"another hallmark command is sending transactions for {data}: wait for it to finish")
-            self._lock_file = handle
-        return services
-
-    def start_minter(self):
-        services = self.sending()
-        if not self._minter_started:
-            services.minter.start()
-            self._minter_started = True
-        services.minter.wake()
+        if not self._worker_started and not _worker_running(self.db):
+            services.start(worker=True, indexer=False)
+            self._worker_started = True
         return services
 
     def drop(self, ref: str):
@@ -337,18 +317,18 @@ def _log_to_file() -> None:
     logging.captureWarnings(True)
 
 
-def _running_server(data: Path) -> int | None:
-    """The pid of a `make serve` app on this data folder, if one is running (it writes app.pid)."""
-    try:
-        pid = int((data / "app.pid").read_text().strip())
-        os.kill(pid, 0)
-    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
-        return None
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
-    except OSError:
-        return pid
-    return pid if (b"flask" in cmdline or b"hallmark" in cmdline or b"gunicorn" in cmdline) else None
+def _worker_running(db) -> bool:
+    """Whether a worker process (e.g. `make run`'s) is active on this database."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from .models import ProcessBeat, utcnow
+
+    with db.session() as s:
+        return s.scalar(select(ProcessBeat.holder).where(
+            ProcessBeat.kind == "worker", ProcessBeat.role == "active",
+            ProcessBeat.beat_at > utcnow() - timedelta(seconds=10)).limit(1)) is not None
 
 
 def _bar(**kwargs):
@@ -437,20 +417,18 @@ def drop_create(spec_path, wait):
             if not wait:
                 click.echo("not finished yet: the app server finishes it when it starts, or run this without --no-wait")
                 return
-            services = backend.sending()
+            backend.sending()
             click.echo("resuming where it stopped")
-            services.drops.resume_unfinished()
             drop_id = existing.id
         else:
-            services = backend.sending()
-            created = services.drops.create(data)
+            created = backend.services.drops.create(data)
             drop_id = created.id
             click.echo(f"drop '{created.slug}' (id {created.id}) recorded; "
                        f"its collection will be {created.contract_address}")
             if not wait:
-                services.drops.shutdown()  # the build stops at once and resumes in the app server (or a rerun)
-                click.echo("not waiting: the app server builds it when it starts (or run this command again)")
+                click.echo("not waiting: the worker builds it when it runs (or run this command again)")
                 return
+            backend.sending()
         drop = _wait_live(backend, drop_id)
         click.echo(_drop_line(drop, 0))
         _remember_in_record(backend, drop)
@@ -556,10 +534,9 @@ def mint(drop_ref, address, timeout):
         raise CliError(f"address: {exc.messages['to'][0]}") from None
     with Backend() as backend:
         drop = backend.drop(drop_ref)
-        backend.sending()
         item_id = jobs.queue_single(backend.db, drop.id, to)
-        services = backend.start_minter()
-        if not wait_until_idle(services.db, [item_id], timeout):
+        backend.sending()
+        if not wait_until_idle(backend.db, [item_id], timeout):
             raise CliError(f"not minted within {timeout} s (mint {item_id} stays queued and is sent by the next "
                            "mint worker: the app server or another hallmark command)")
         item, tx_hash = _mint_item(backend.db, item_id)
@@ -604,9 +581,8 @@ def airdrop(drop_ref, csv_file):
 
     with Backend() as backend:
         drop = backend.drop(drop_ref)
-        backend.sending()
         job_id = jobs.create_job(backend.db, drop.id, good, bad)
-        backend.start_minter()
+        backend.sending()
         click.echo(f"airdrop job {job_id}: {len(good)} recipients of '{drop.slug}'"
                    + (f", {len(bad)} bad rows skipped" if bad else ""))
         status = _follow_job(backend, job_id, len(good))
@@ -734,3 +710,8 @@ def apikey_create(name, role, out):
         raise CliError(f"API key '{name}' was created but could not be written to {out} ({exc.strerror}); "
                        "create another one") from None
     click.echo(f"API key '{name}' ({role}) written to {out} (mode 600)")
+
+
+# ====================================================================== the processes (web, worker, indexer, run)
+
+register_processes(main)
