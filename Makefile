@@ -53,8 +53,14 @@ test: setup test-contracts test-backend test-e2e
 test-contracts:
 	$(PY) scripts/toolchain/test_contracts.py
 
-test-backend:
+test-backend: /usr/lib/postgresql/15/bin/initdb
 	pytest -p no:pytest-brownie tests/backend -q
+
+# The database tests start throw-away PostgreSQL servers (hallmark.devdb) from Debian's package, installed (as
+# root) only when missing; the packaged `main` cluster is never used.
+/usr/lib/postgresql/15/bin/initdb:
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
 
 # Browser tests drive Debian's Chromium (`playwright install` cannot download a browser here), with a CJK font
 # for the Chinese pages; installed (as root) only when /usr/bin/chromium is missing.

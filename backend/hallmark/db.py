@@ -1,11 +1,17 @@
-"""SQLAlchemy 2 engine and sessions, bound to the app as an extension (flaskr's `init_app` style)."""
+"""SQLAlchemy 2 engine and sessions, bound to the app as an extension (flaskr's `init_app` style).
+
+SQLite (one file, the embedded default) or PostgreSQL (`postgresql+psycopg://...`, to scale out); the schema
+comes from the Alembic revisions in `hallmark.migrations`, applied at start by `Database.upgrade()`.
+"""
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterator
 
 from flask import Flask, current_app
-from sqlalchemy import create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 
@@ -30,10 +36,12 @@ class Database:
                 conn.execute("PRAGMA foreign_keys=ON")
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
-    def create_all(self) -> None:
-        from . import models  # noqa: F401  (registers the tables)
+    def upgrade(self) -> None:
+        """`alembic upgrade head`, one process at a time; a database made by `create_all` (the versions before
+        migrations) is adopted. See `hallmark.migrations`."""
+        from . import migrations
 
-        Base.metadata.create_all(self.engine)
+        migrations.upgrade(self.engine)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -47,14 +55,43 @@ class Database:
                 raise
 
 
+def check_schema(engine: Engine) -> list:
+    """What differs between the models and this database's schema (alembic's compare_metadata); empty when
+    the database is migrated to head and the revisions match the models."""
+    from . import migrations
+
+    with engine.connect() as conn:
+        return migrations.drift(conn)
+
+
+def private_sqlite_file(url: str) -> None:
+    """An SQLite database file readable by its owner only (0600; SQLite gives its -wal and -shm files the
+    same mode), in folders the owner alone can enter (0700) when they are created here. Folders that exist
+    already are left as they are (the file could live in /tmp)."""
+    parsed = make_url(url)
+    name = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not name or name == ":memory:" or name.startswith("file:") \
+            or parsed.query.get("mode") == "memory":
+        return
+    path = Path(name)
+    missing = [d for d in (path.parent, *path.parent.parents) if not d.exists()]
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:  # another process made it just now
+            continue
+        folder.chmod(0o700)  # whatever the umask
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if file.exists() and file.stat().st_mode & 0o077:
+            file.chmod(0o600)
+
+
 def init_app(app: Flask) -> Database:
     url = app.config["DATABASE_URL"]
-    if url.startswith("sqlite:///"):
-        from pathlib import Path
-
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    private_sqlite_file(url)
     db = Database(url)
-    db.create_all()
+    db.upgrade()
     app.extensions["hallmark.db"] = db
     return db
 

@@ -22,7 +22,7 @@ def own():
 @pytest.fixture
 def db(tmp_path):
     database = Database(f"sqlite:///{tmp_path / 'index.db'}")
-    database.create_all()
+    database.upgrade()
     return database
 
 
