@@ -9,7 +9,7 @@ PORT ?= 5000
 NETWORK := hallmark-local
 STAFF_KEY := $(HALLMARK_DATA_DIR)/keys/staff-api-key
 
-.PHONY: setup run serve chain deploy stop test test-contracts test-backend test-e2e bench clean
+.PHONY: setup run serve chain deploy stop test test-contracts test-backend test-faults test-e2e bench clean
 
 setup: $(VENV)/.installed node_modules/.installed toolchain
 
@@ -39,15 +39,17 @@ deploy: chain
 
 run: deploy serve
 
+# gunicorn (WEB_WORKERS processes), the worker and the indexer, each its own process, on the data folder's SQLite
+WEB_WORKERS ?= 2
 serve:
-	@echo "Hallmark is serving at http://127.0.0.1:$(PORT) (Ctrl-C stops the app; \`make stop\` stops the chain too)"
-	mkdir -p $(HALLMARK_DATA_DIR); echo $$$$ > $(HALLMARK_DATA_DIR)/app.pid; exec flask --app hallmark run --host 127.0.0.1 --port $(PORT)
+	@echo "Ctrl-C stops the app; \`make stop\` stops the chain too"
+	exec hallmark run --port $(PORT) --workers $(WEB_WORKERS)
 
 stop:
 	-@test -f $(HALLMARK_DATA_DIR)/app.pid && kill $$(cat $(HALLMARK_DATA_DIR)/app.pid) 2>/dev/null; rm -f $(HALLMARK_DATA_DIR)/app.pid
 	-@test -x $(VENV)/bin/hallmark && hallmark chain down
 
-test: setup test-contracts test-backend test-e2e
+test: setup test-contracts test-backend test-faults test-e2e
 
 # on a Ganache of its own (free port, network id of its own, removed afterwards): runs side by side with others
 test-contracts:
@@ -55,6 +57,10 @@ test-contracts:
 
 test-backend: /usr/lib/postgresql/15/bin/initdb
 	pytest -p no:pytest-brownie tests/backend -q
+
+# real worker, indexer and gunicorn processes killed with real signals, against Ganache, Anvil and PostgreSQL
+test-faults: /usr/lib/postgresql/15/bin/initdb
+	pytest -p no:pytest-brownie tests/faults -q
 
 # The database tests start throw-away PostgreSQL servers (hallmark.devdb) from Debian's package, installed (as
 # root) only when missing; the packaged `main` cluster is never used.

@@ -19,6 +19,13 @@ class Base(DeclarativeBase):
     pass
 
 
+def _sqlite_pragmas(conn, _record) -> None:
+    # WAL lets the web processes read while a worker writes
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+
+
 class Database:
     def __init__(self, url: str):
         is_sqlite = url.startswith("sqlite")
@@ -28,13 +35,23 @@ class Database:
             pool_pre_ping=not is_sqlite,
         )
         if is_sqlite:
-            @event.listens_for(self.engine, "connect")
-            def _sqlite_pragmas(conn, _record):
-                # WAL lets the web threads read while a worker writes
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")
-                conn.execute("PRAGMA foreign_keys=ON")
+            event.listen(self.engine, "connect", _sqlite_pragmas)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.is_sqlite = is_sqlite
+        # Locked units of work (claims, queue picks, signing) must not interleave. PostgreSQL takes row locks
+        # (SELECT ... FOR UPDATE in the callers); SQLite has none, so these sessions start with BEGIN IMMEDIATE,
+        # taking the database's one write lock up front instead of failing to upgrade a read lock later.
+        self.locked_sessions = self.sessions
+        if is_sqlite:
+            locking = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False,
+                                                       "isolation_level": None})
+            event.listen(locking, "connect", _sqlite_pragmas)
+
+            @event.listens_for(locking, "begin")
+            def _begin_immediate(conn):
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+            self.locked_sessions = sessionmaker(locking, expire_on_commit=False)
 
     def upgrade(self) -> None:
         """`alembic upgrade head`, one process at a time; a database made by `create_all` (the versions before
@@ -47,6 +64,18 @@ class Database:
     def session(self) -> Iterator[Session]:
         """A unit of work: committed on success, rolled back on error."""
         with self.sessions() as s:
+            try:
+                yield s
+                s.commit()
+            except Exception:
+                s.rollback()
+                raise
+
+    @contextmanager
+    def locked_session(self) -> Iterator[Session]:
+        """A unit of work that serialises with every other locked one on the rows it locks (all of them on
+        SQLite): for read-check-write sequences such as taking a drop's supply."""
+        with self.locked_sessions() as s:
             try:
                 yield s
                 s.commit()

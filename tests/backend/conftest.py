@@ -83,10 +83,10 @@ def app_for(stack, monkeypatch):
     monkeypatch.setenv("HALLMARK_ISSUER_KEY", stack["issuer_key"])
 
     def make(data_dir: Path, port: int, network: str = CI_NETWORK, **overrides):
+        overrides = {"DATABASE_URL": f"sqlite:///{data_dir / 'hallmark.db'}", **overrides}
         config = Config(
             DATA_DIR=data_dir, RPC_URL=f"http://127.0.0.1:{port}", NETWORK=network,
-            DEPLOYMENT_FILE=data_dir / "deployments" / f"{network}.json", TESTING=True,
-            DATABASE_URL=f"sqlite:///{data_dir / 'hallmark.db'}", **overrides,
+            DEPLOYMENT_FILE=data_dir / "deployments" / f"{network}.json", TESTING=True, **overrides,
         )
         return create_app(config)
 
