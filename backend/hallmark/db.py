@@ -60,28 +60,25 @@ class Database:
 
         migrations.upgrade(self.engine)
 
-    @contextmanager
-    def session(self) -> Iterator[Session]:
+    def session(self):
         """A unit of work: committed on success, rolled back on error."""
-        with self.sessions() as s:
-            try:
-                yield s
-                s.commit()
-            except Exception:
-                s.rollback()
-                raise
+        return _unit_of_work(self.sessions)
 
-    @contextmanager
-    def locked_session(self) -> Iterator[Session]:
+    def locked_session(self):
         """A unit of work that serialises with every other locked one on the rows it locks (all of them on
         SQLite): for read-check-write sequences such as taking a drop's supply."""
-        with self.locked_sessions() as s:
-            try:
-                yield s
-                s.commit()
-            except Exception:
-                s.rollback()
-                raise
+        return _unit_of_work(self.locked_sessions)
+
+
+@contextmanager
+def _unit_of_work(sessions: sessionmaker) -> Iterator[Session]:
+    with sessions() as s:
+        try:
+            yield s
+            s.commit()
+        except Exception:
+            s.rollback()
+            raise
 
 
 def check_schema(engine: Engine) -> list:

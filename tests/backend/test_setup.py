@@ -3,6 +3,7 @@ deploy and demo-drop scripts, a restart that keeps everything, and the health en
 from any path: a checkout in a folder whose path has dots and a package's name, with nothing machine-wide
 (brownie's networks, py-solc-x's compiler) pointing into one checkout."""
 import json
+import time
 import os
 import shutil
 import subprocess
@@ -43,9 +44,16 @@ def test_chain_restart_keeps_deployment_and_drop(data_dir, app_for, tmp_path):
         drop_again = run([*RUN_SCRIPT, "scripts/create_drop.py", "main", str(spec), "--network", CI_NETWORK], env)
         assert "already exists" in drop_again.stdout
 
-        with app_for(data_dir, CI_PORT, CI_NETWORK, START_WORKERS=False).test_client() as client:
-            health = client.get("/api/health")
-        assert health.status_code == 200
+        app = app_for(data_dir, CI_PORT, CI_NETWORK)  # its worker and indexer report in within a second or two
+        try:
+            with app.test_client() as client:
+                deadline = time.monotonic() + 20
+                while (health := client.get("/api/health")).status_code != 200 and time.monotonic() < deadline:
+                    time.sleep(0.2)
+        finally:
+            app.extensions["hallmark.services"].stop()
+        assert health.status_code == 200, health.get_json()
+        assert health.get_json()["processes"]["worker"]["alive"] and health.get_json()["processes"]["indexer"]["alive"]
         body = health.get_json()
         assert body["ok"] and body["chain_id"] == 1337 and body["registry"] == record["registry"]
         assert body["block_number"] >= record["block_number"] and "demo" in body["drops"]

@@ -4,6 +4,8 @@ with the same Idempotency-Key, a new submission with a new one."""
 import base64
 
 from eth_account import Account
+
+from hallmark.chain.contracts import calldata
 from playwright.sync_api import expect
 
 from conftest import mint, wait_for
@@ -34,9 +36,13 @@ def test_activity_by_source_with_redemptions(page, server, stack, client, staff)
     holder = Account.create().address
     singles = [mint(client, staff, drop, holder) for _ in range(2)]
     stack.airdrop(client, staff, drop, [Account.create().address for _ in range(3)])
-    services = server.app.extensions["hallmark.services"]  # the app's sender keeps the issuer's nonces
+    services = server.app.extensions["hallmark.services"]  # the app's worker owns the issuer's nonces
+    sender = next(loop for loop in services.loops if loop.kind == "worker")._wire()[0]
     redeem = services.handles.collection(drop["contract_address"]).functions.redeem(singles[0])
-    assert services.sender.wait(services.sender.submit(f"test:redeem:{singles[0]}", redeem, 150_000)).status == 1
+    with sender.signing() as s:
+        tx_id = sender.sign(s, f"test:redeem:{singles[0]}", drop["contract_address"], calldata(redeem), 150_000).id
+    sender.broadcast(tx_id)
+    assert sender.wait(tx_id, 60).status == "mined"  # settled by the worker's confirmer
 
     url = f"/api/drops/{drop['id']}/activity"
     activity = wait_for(lambda: (a := client.get(url, headers=staff).get_json())["totals"]["redeemed"] and a)

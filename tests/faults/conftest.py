@@ -3,29 +3,14 @@ signals. Every test reads the outcome back from the chain."""
 from __future__ import annotations
 
 import time
-import uuid
 
 import pytest
 import requests
 
-from hallmark import devdb
 from hallmark.api.auth import create_api_key
 from hallmark.db import Database
 from hallmark.processes import Processes
 from hallmark.testing import LocalStack, free_port
-
-
-@pytest.fixture(scope="session")
-def pg_cluster(tmp_path_factory):
-    cluster = devdb.start(tmp_path_factory.mktemp("postgres"))
-    yield cluster
-    cluster.stop()
-
-
-@pytest.fixture
-def pg_url(pg_cluster):
-    name = f"faults_{uuid.uuid4().hex[:12]}"
-    yield pg_cluster.create_database(name)
 
 
 class Deck:

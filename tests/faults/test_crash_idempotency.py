@@ -18,7 +18,7 @@ def gunicorn_workers(arbiter_pid: int) -> list[int]:
     return [int(c) for c in children]
 
 
-def test_web_worker_killed_inside_a_write_then_retried(deck_factory, pg_url):
+def test_web_worker_killed_inside_a_write_then_retried(pg_url, deck_factory):
     deck = deck_factory(database_url=pg_url, HALLMARK_MINT_BATCH_SIZE=500)
     drop = deck.stack.live_drop(10_000)
     deck.procs.spawn("worker")

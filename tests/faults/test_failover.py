@@ -15,7 +15,7 @@ def active(deck, kind):
     return deck.get("/api/health").json()["processes"][kind]
 
 
-def test_active_sender_killed_mid_batch_standby_takes_over(deck_factory, pg_url):
+def test_active_sender_killed_mid_batch_standby_takes_over(pg_url, deck_factory):
     deck = deck_factory(database_url=pg_url)
     drop = deck.stack.live_drop(1000)
     first = deck.procs.spawn("worker")
@@ -44,7 +44,7 @@ def test_active_sender_killed_mid_batch_standby_takes_over(deck_factory, pg_url)
     assert any(str(standby.pid) in h for h in holders)
 
 
-def test_two_of_every_kind(deck_factory, pg_url):
+def test_two_of_every_kind(pg_url, deck_factory):
     """Two workers, two indexers and a web server with four workers at once: an airdrop, single mints through
     every web worker and a burst of claims (to wallets and custodial customers) all land exactly once."""
     deck = deck_factory(database_url=pg_url, HALLMARK_CLAIM_WINDOW_SECONDS="0.3")

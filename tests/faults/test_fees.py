@@ -13,7 +13,7 @@ from hallmark.testing import fresh_addresses
 SPIKE = 60 * 10**9  # 60 gwei: far above what the batches were signed for
 
 
-def test_fee_spike_and_dropped_transaction(deck_factory, pg_url):
+def test_fee_spike_and_dropped_transaction(pg_url, deck_factory):
     deck = deck_factory(database_url=pg_url, node="anvil", chain_db=False, block_time=2,
                         HALLMARK_FEE_BUMP_SECONDS=3)
     drop = deck.stack.live_drop(1000)

@@ -9,7 +9,7 @@ from hallmark.testing import fresh_addresses
 
 
 @pytest.mark.parametrize("sig,down", [(signal.SIGKILL, 3), (signal.SIGTERM, 10)], ids=["kill-3s", "term-10s"])
-def test_node_outage_mid_airdrop(deck_factory, pg_url, sig, down):
+def test_node_outage_mid_airdrop(pg_url, deck_factory, sig, down):
     deck = deck_factory(database_url=pg_url)
     drop = deck.stack.live_drop(1000)
     deck.procs.spawn("worker")

@@ -30,7 +30,7 @@ def test_second_worker_on_sqlite_is_refused(deck_factory):
     assert "Traceback" not in second.stderr + second.stdout
 
 
-def test_health_reports_dead_worker_and_node_outage(deck_factory, pg_url):
+def test_health_reports_dead_worker_and_node_outage(pg_url, deck_factory):
     deck = deck_factory(database_url=pg_url)
     worker = deck.procs.spawn("worker")
     deck.procs.spawn("indexer")
@@ -48,7 +48,7 @@ def test_health_reports_dead_worker_and_node_outage(deck_factory, pg_url):
     assert dead["processes"]["worker"]["alive"] is False
 
 
-def test_replaced_chain_is_reported_and_new_mints_refused(deck_factory, pg_url):
+def test_replaced_chain_is_reported_and_new_mints_refused(pg_url, deck_factory):
     deck = deck_factory(database_url=pg_url)
     drop = deck.stack.live_drop(100)
     deck.procs.spawn("worker")
