@@ -128,6 +128,10 @@ def test_checkout_in_a_dotted_package_named_path(tmp_path):
     def there(*cmd: str) -> subprocess.CompletedProcess:
         return subprocess.run(cmd, cwd=checkout, env=env, capture_output=True, text=True, timeout=300)
 
+    solcx_home.mkdir()  # a shim from an older set-up, pointing into the checkout: replaced by a self-contained one
+    (solcx_home / "solc-v0.8.30").write_text(f'#!/bin/sh\nHALLMARK_SOLCJS="{checkout}/node_modules/solc" exec node '
+                                             f'"{checkout}/scripts/toolchain/solcjs-standard-json.js" "$@"\n')
+    (solcx_home / "solc-v0.8.30").chmod(0o755)
     provided = there(sys.executable, "scripts/toolchain/provide_solc.py")
     assert provided.returncode == 0, provided.stdout + provided.stderr
     shim = (solcx_home / "solc-v0.8.30").read_text()
