@@ -13,6 +13,15 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
+def iso_utc(when: datetime | None) -> str | None:
+    """ISO 8601 with the zone, as every answer writes a time: naive values (the database's) are UTC."""
+    if when is None:
+        return None
+    if when.tzinfo is not None:
+        when = when.astimezone(timezone.utc).replace(tzinfo=None)
+    return when.isoformat() + "Z"
+
+
 class Drop(Base):
     __tablename__ = "drops"
 

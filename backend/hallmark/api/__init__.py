@@ -5,6 +5,8 @@ from flask import Flask
 from flask_smorest import Api
 
 from . import art, claims, drops, errors, health, pages, stats, vendor, verify
+from .auth import SECURITY_SCHEME
+from .openapi import ContractPlugin, ErrorSchema
 
 SETTINGS = {
     "API_TITLE": "Hallmark",
@@ -17,11 +19,22 @@ SETTINGS = {
 }
 
 
+class HallmarkApi(Api):
+    """Every error has one body (ErrorSchema); each operation lists the errors it can answer, instead of a catch-all
+    `default` response, so that a status an operation does not list is a contract violation."""
+
+    ERROR_SCHEMA = ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+
 def init_app(app: Flask) -> Api:
     for key, value in SETTINGS.items():
         app.config.setdefault(key, value)
-    api = Api(app)
-    api.spec.components.security_scheme("ApiKey", {"type": "http", "scheme": "bearer"})
+    api = HallmarkApi(app, spec_kwargs={"extra_plugins": [ContractPlugin()]})
+    api.spec.components.security_scheme(SECURITY_SCHEME, {
+        "type": "http", "scheme": "bearer",
+        "description": "a staff API key (`hallmark apikey create`), as `Authorization: Bearer <key>`; its role "
+                       "(marketing or admin) decides what it may do"})
     for blueprint in (health.bp, drops.bp, stats.bp, art.bp, claims.bp, verify.bp):
         api.register_blueprint(blueprint)
     app.register_blueprint(vendor.bp)

@@ -11,7 +11,9 @@ from sqlalchemy import select
 
 from ..db import Database, get_db
 from ..models import ApiKey
+from .openapi import add_manual, add_responses
 
+SECURITY_SCHEME = "ApiKey"  # /openapi.json's bearer scheme (registered in api/__init__.py)
 ROLES = ("marketing", "admin")  # later roles include the earlier ones' rights
 
 
@@ -54,8 +56,8 @@ def staff_required(role: str = "marketing"):
             g.api_key = row
             return view(*args, **kwargs)
 
-        wrapper._apidoc = getattr(view, "_apidoc", {})
-        wrapper._apidoc.setdefault("manual_doc", {}).setdefault("security", [{"ApiKey": []}])
+        add_manual(wrapper, security=[{SECURITY_SCHEME: []}])
+        add_responses(wrapper, 401, 403)
         return wrapper
 
     return decorator
