@@ -109,7 +109,7 @@ class TxAttempt(Base):
     max_fee_per_gas: Mapped[int] = mapped_column(BigInteger)
     max_priority_fee_per_gas: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    broadcast_at: Mapped[datetime | None]  # the last time the node accepted (or already had) it
+    broadcast_at: Mapped[datetime | None]  # the last time it was sent, or seen in the node's pool
     last_error: Mapped[str | None] = mapped_column(Text)
 
 

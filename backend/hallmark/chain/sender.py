@@ -167,8 +167,9 @@ class Sender:
             raise NodeUnavailable(f"node unreachable: {type(exc).__name__}") from None
         error = reply.get("error")
         outcome = "sent" if not error else classify(str(error.get("message", error)))
+        attempt.broadcast_at = utcnow()  # refused or not, the node is asked again only after `recheck_after`
         if outcome in ("sent", "known"):
-            attempt.broadcast_at, attempt.last_error = utcnow(), None
+            attempt.last_error = None
         else:
             attempt.last_error = str(error.get("message", error))[:500]
             log.info("node answered %s for %s: %s", outcome, attempt.tx_hash, attempt.last_error)
