@@ -9,7 +9,7 @@ PORT ?= 5000
 NETWORK := hallmark-local
 STAFF_KEY := $(HALLMARK_DATA_DIR)/keys/staff-api-key
 
-.PHONY: setup run serve chain deploy stop test test-contracts test-backend test-faults test-e2e bench clean
+.PHONY: setup run serve chain deploy stop test test-contracts test-backend test-faults test-fuzz test-e2e bench clean
 
 setup: $(VENV)/.installed node_modules/.installed toolchain
 
@@ -49,7 +49,7 @@ stop:
 	-@test -f $(HALLMARK_DATA_DIR)/app.pid && kill $$(cat $(HALLMARK_DATA_DIR)/app.pid) 2>/dev/null; rm -f $(HALLMARK_DATA_DIR)/app.pid
 	-@test -x $(VENV)/bin/hallmark && hallmark chain down
 
-test: setup test-contracts test-backend test-faults test-e2e
+test: setup .venv-fuzz/.installed test-contracts test-backend test-faults test-fuzz test-e2e
 
 # on a Ganache of its own (free port, network id of its own, removed afterwards): runs side by side with others
 test-contracts:
@@ -61,6 +61,16 @@ test-backend: /usr/lib/postgresql/15/bin/initdb
 # real worker, indexer and gunicorn processes killed with real signals, against Ganache, Anvil and PostgreSQL
 test-faults: /usr/lib/postgresql/15/bin/initdb
 	pytest -p no:pytest-brownie tests/faults -q
+
+# schemathesis against the real processes, checking every answer against /openapi.json; it needs a newer
+# hypothesis than eth-brownie pins, so it has a virtual environment of its own, pinned in tests/fuzz/requirements.txt
+.venv-fuzz/.installed: tests/fuzz/requirements.txt
+	test -x .venv-fuzz/bin/python || python3 -m venv .venv-fuzz
+	.venv-fuzz/bin/python -m pip install -q -r tests/fuzz/requirements.txt
+	touch $@
+
+test-fuzz: setup .venv-fuzz/.installed
+	pytest -p no:pytest-brownie tests/fuzz -q
 
 # The database tests start throw-away PostgreSQL servers (hallmark.devdb) from Debian's package, installed (as
 # root) only when missing; the packaged `main` cluster is never used.
