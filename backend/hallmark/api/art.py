@@ -8,6 +8,8 @@ from sqlalchemy import func, select
 from ..db import get_db
 from ..minting.drops import content_for
 from ..models import Drop
+from .openapi import answers
+from .schemas import MetadataSchema
 
 bp = Blueprint("art", __name__, description="Artwork and metadata (public)")
 CACHE = "public, max-age=31536000, immutable"  # an item's bytes never change: they are committed on chain
@@ -24,6 +26,7 @@ def _drop_and_serial(address: str, serial: int):
 
 
 @bp.route("/art/<string:address>/<int:serial>.png")
+@answers(200, {"type": "string", "format": "binary"}, content_type="image/png")
 @bp.response(200, content_type="image/png")
 def image(address, serial):
     """The item's PNG card."""
@@ -41,6 +44,7 @@ def image(address, serial):
 
 
 @bp.route("/meta/<string:address>/<int:serial>")
+@answers(200, MetadataSchema)
 @bp.response(200, content_type="application/json")
 def metadata(address, serial):
     """OpenSea-format metadata JSON, byte for byte what the content commitment hashed."""

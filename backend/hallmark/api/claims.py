@@ -13,6 +13,7 @@ from ..services import get_services
 from .auth import staff_required
 from .drops import refuse_if_chain_replaced
 from .idempotency import idempotent
+from .openapi import answers, errors
 from .schemas import (ClaimCodesQuerySchema, ClaimCodesRequestSchema, ClaimCodesSchema, ClaimCreateSchema,
                       ClaimSchema, CustodialPageSchema, CustodialQuerySchema)
 
@@ -26,6 +27,9 @@ def claim_service() -> claims.ClaimService:
 @bp.route("/drops/<int:drop_id>/claim-codes", methods=["POST"])
 @staff_required("marketing")
 @idempotent()
+@errors(409)
+@answers(201, {"type": "string", "description": "with format=csv: the header `code,claim_url`, then one code a "
+                                                "line"}, content_type="text/csv")
 @bp.arguments(ClaimCodesRequestSchema)
 @bp.arguments(ClaimCodesQuerySchema, location="query")
 @bp.response(201, ClaimCodesSchema)
@@ -46,6 +50,7 @@ def claim_codes(data, query, drop_id):
 
 @bp.route("/claims", methods=["POST"])
 @idempotent(required=False)
+@errors(404, 409, 503)
 @bp.arguments(ClaimCreateSchema)
 @bp.response(202, ClaimSchema)
 @bp.alt_response(200, schema=ClaimSchema, description="this code was already claimed by the same wallet/customer")

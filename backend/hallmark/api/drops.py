@@ -17,6 +17,7 @@ from ..run.status import worker_problem
 from ..services import ChainUnavailable, get_services
 from .auth import staff_required
 from .idempotency import idempotent
+from .openapi import body, errors, upload
 from .schemas import (AirdropQuerySchema, AirdropSchema, DropCreateSchema, DropSchema, JobSchema, MintResultSchema,
                       MintSchema, RowReportSchema)
 
@@ -62,6 +63,7 @@ class Drops(MethodView):
 
     @staff_required("marketing")
     @idempotent()
+    @errors(409, 503)
     @bp.arguments(DropCreateSchema)
     @bp.response(202, DropSchema)
     def post(self, data):
@@ -82,6 +84,7 @@ class DropById(MethodView):
 @bp.route("/drops/<int:drop_id>/pause", methods=["POST"])
 @staff_required("marketing")
 @idempotent()
+@errors(409, 503)
 @bp.response(200, DropSchema)
 @bp.alt_response(202, schema=DropSchema, description="the pause is still being sent: poll the drop")
 def pause(drop_id):
@@ -92,6 +95,7 @@ def pause(drop_id):
 @bp.route("/drops/<int:drop_id>/resume", methods=["POST"])
 @staff_required("marketing")
 @idempotent()
+@errors(409, 503)
 @bp.response(200, DropSchema)
 @bp.alt_response(202, schema=DropSchema, description="the resume is still being sent: poll the drop")
 def resume(drop_id):
@@ -112,6 +116,7 @@ def _set_paused(drop_id: int, paused: bool):
 @bp.route("/drops/<int:drop_id>/mint", methods=["POST"])
 @staff_required("marketing")
 @idempotent()
+@errors(409, 503)
 @bp.arguments(MintSchema)
 @bp.response(200, MintResultSchema)
 @bp.alt_response(202, schema=MintResultSchema, description="still being minted: poll /api/mints/<item_id>")
@@ -146,6 +151,9 @@ def mint_result(item_id: int) -> dict:
 @bp.route("/drops/<int:drop_id>/airdrops", methods=["POST"])
 @staff_required("marketing")
 @idempotent()
+@errors(409, 422, 503)
+@body({"application/json": {"schema": AirdropSchema},
+       **upload("file", "CSV: addresses in the first column, an optional header row (address, wallet or recipient)")})
 @bp.arguments(AirdropQuerySchema, location="query")
 @bp.response(202, JobSchema)
 @bp.alt_response(200, schema=RowReportSchema, description="dry_run: the row report, nothing queued")

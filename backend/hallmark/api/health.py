@@ -4,11 +4,15 @@ from flask_smorest import Blueprint
 from ..chain import status
 from ..db import get_db
 from ..run.status import processes
+from .openapi import answers
+from .schemas import HealthSchema
 
 bp = Blueprint("health", __name__, url_prefix="/api", description="Liveness")
 
 
 @bp.route("/health")
+@answers(200, HealthSchema)
+@answers(503, HealthSchema)
 @bp.response(200)
 @bp.alt_response(503, description="the node or the deployment is not reachable, or a background process is dead "
                                   "or stalled")

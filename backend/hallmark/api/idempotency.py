@@ -20,8 +20,10 @@ from sqlalchemy.exc import IntegrityError
 
 from ..db import get_db
 from ..models import IdempotencyRecord, utcnow
+from .openapi import add_parameter, add_responses
 
 HEADER = "Idempotency-Key"
+MAX_KEY = 200
 
 
 def idempotent(required: bool = True):
@@ -34,9 +36,9 @@ def idempotent(required: bool = True):
                     abort(400, message=f"the {HEADER} header is required for this request",
                           errors={"headers": {HEADER: ["Missing data for required field."]}})
                 return view(*args, **kwargs)
-            if len(key) > 200:
-                abort(400, message=f"{HEADER} is longer than 200 characters",
-                      errors={"headers": {HEADER: ["Longer than maximum length 200."]}})
+            if len(key) > MAX_KEY:
+                abort(400, message=f"{HEADER} is longer than {MAX_KEY} characters",
+                      errors={"headers": {HEADER: [f"Longer than maximum length {MAX_KEY}."]}})
             caller = getattr(g, "api_key", None)
             scope = f"{request.method} {request.path} {caller.id if caller else 'public'}"
             body_hash = _fingerprint()
@@ -77,6 +79,12 @@ def idempotent(required: bool = True):
                 record.content_type = response.content_type
             return response
 
+        add_parameter(wrapper, {
+            "in": "header", "name": HEADER, "required": required,
+            "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY},
+            "description": "a key of the client's choosing for this request: a retry with the same key and body "
+                           "answers the first response (Idempotent-Replayed: true) instead of doing it again"})
+        add_responses(wrapper, 400, 409)  # 400: missing (when required) or too long; 409: another body, or running
         return wrapper
 
     return decorator

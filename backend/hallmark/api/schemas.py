@@ -9,6 +9,7 @@ from eth_utils import is_address, to_checksum_address
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from ..art.content import POLICY_NAMES
+from .openapi import UTCDateTime
 
 MAX_BASE_IMAGE = 5 * 1024 * 1024
 
@@ -77,33 +78,35 @@ class DropCreateSchema(Schema):
         return data
 
 
+# Response schemas: `required` = always present, `allow_none` = may be null (so /openapi.json says exactly that)
 class DropSchema(Schema):
-    id = fields.Integer()
-    slug = fields.String()
-    name = fields.String()
-    symbol = fields.String()
-    description = fields.String()
-    issuer_name = fields.String()
-    edition_size = fields.Integer()
-    transfer_policy = fields.String()
-    holding_period = fields.Integer(metadata={"description": "seconds"})
-    royalty_bps = fields.Integer()
-    artwork = fields.String()
-    claim_start = fields.DateTime()
-    claim_end = fields.DateTime()
-    per_wallet_limit = fields.Integer()
-    contract_address = fields.String()
-    content_root = fields.String()
-    status = fields.String(metadata={"description": "rendering | deploying | live | failed"})
-    rendered = fields.Integer(metadata={"description": "items rendered and hashed so far"})
-    paused = fields.Boolean()
-    error = fields.String()
-    created_at = fields.DateTime()
-    minted = fields.Integer()
-    holders = fields.Integer()
-    queued = fields.Integer()
-    pause_wanted = fields.Boolean(allow_none=True, metadata={"description": "a pause/resume on its way to the chain"})
-    chain_problem = fields.String(allow_none=True, metadata={
+    id = fields.Integer(required=True)
+    slug = fields.String(required=True)
+    name = fields.String(required=True)
+    symbol = fields.String(required=True)
+    description = fields.String(required=True)
+    issuer_name = fields.String(required=True)
+    edition_size = fields.Integer(required=True)
+    transfer_policy = fields.String(required=True)
+    holding_period = fields.Integer(required=True, metadata={"description": "seconds"})
+    royalty_bps = fields.Integer(required=True)
+    artwork = fields.String(required=True)
+    claim_start = UTCDateTime(required=True, allow_none=True)
+    claim_end = UTCDateTime(required=True, allow_none=True)
+    per_wallet_limit = fields.Integer(required=True)
+    contract_address = fields.String(required=True, metadata={"description": "predicted when the drop is created"})
+    content_root = fields.String(required=True, allow_none=True, metadata={"description": "once rendered"})
+    status = fields.String(required=True, metadata={"description": "rendering | deploying | live | failed"})
+    rendered = fields.Integer(required=True, metadata={"description": "items rendered and hashed so far"})
+    paused = fields.Boolean(required=True)
+    error = fields.String(required=True, allow_none=True)
+    created_at = UTCDateTime(required=True)
+    minted = fields.Integer(required=True)
+    holders = fields.Integer(required=True)
+    queued = fields.Integer(required=True)
+    pause_wanted = fields.Boolean(required=True, allow_none=True, metadata={
+        "description": "a pause/resume on its way to the chain"})
+    chain_problem = fields.String(required=True, allow_none=True, metadata={
         "description": "why queued work is not being sent now (node unreachable, chain replaced, no worker)"})
 
 
@@ -112,11 +115,11 @@ class MintSchema(Schema):
 
 
 class MintResultSchema(Schema):
-    item_id = fields.Integer()
-    status = fields.String()
-    token_id = fields.Integer(allow_none=True)
-    tx_hash = fields.String(allow_none=True)
-    error = fields.String(allow_none=True)
+    item_id = fields.Integer(required=True)
+    status = fields.String(required=True, metadata={"description": "queued | sending | minted | failed"})
+    token_id = fields.Integer(required=True, allow_none=True)
+    tx_hash = fields.String(required=True, allow_none=True)
+    error = fields.String(required=True, allow_none=True)
 
 
 class AirdropSchema(Schema):
@@ -127,25 +130,45 @@ class AirdropQuerySchema(Schema):
     dry_run = fields.Boolean(load_default=False)
 
 
+class RowFailureSchema(Schema):
+    row = fields.Integer(required=True, allow_none=True, metadata={"description": "CSV line or list position"})
+    address = fields.String(required=True, allow_none=True, metadata={"description": "the row as given"})
+    reason = fields.String(required=True, allow_none=True)
+
+
+class JobTransactionSchema(Schema):
+    hash = fields.String(required=True)
+    status = fields.String(required=True, metadata={"description": "pending | mined | reverted | replaced"})
+    gas_used = fields.Integer(required=True, allow_none=True)
+
+
 class JobSchema(Schema):
-    id = fields.Integer()
-    drop_id = fields.Integer()
-    total = fields.Integer()
-    done = fields.Integer()
-    failed = fields.Integer()
-    queued = fields.Integer()
-    status = fields.String()
-    tokens_per_second = fields.Float()
-    failures = fields.List(fields.Dict())
-    transactions = fields.List(fields.Dict())
-    created_at = fields.String()
+    id = fields.Integer(required=True)
+    drop_id = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+    done = fields.Integer(required=True)
+    failed = fields.Integer(required=True)
+    queued = fields.Integer(required=True)
+    status = fields.String(required=True, metadata={"description": "running | finished"})
+    tokens_per_second = fields.Float(required=True)
+    failures = fields.List(fields.Nested(RowFailureSchema), required=True, metadata={
+        "description": "the first 1000 failed rows"})
+    transactions = fields.List(fields.Nested(JobTransactionSchema), required=True)
+    created_at = UTCDateTime(required=True)
     blocked = fields.String(allow_none=True, metadata={
-        "description": "why the job's queued items are not being sent now (node unreachable, chain replaced)"})
+        "description": "while running: why the job's queued items are not being sent now (node unreachable, "
+                       "chain replaced)"})
+
+
+class InvalidRowSchema(Schema):
+    row = fields.Integer(required=True, metadata={"description": "CSV line or list position"})
+    value = fields.String(required=True, metadata={"description": "the row as given (first 100 characters)"})
+    reason = fields.String(required=True)
 
 
 class RowReportSchema(Schema):
-    valid = fields.Integer()
-    invalid = fields.List(fields.Dict())
+    valid = fields.Integer(required=True)
+    invalid = fields.List(fields.Nested(InvalidRowSchema), required=True)
 
 
 ZERO_ADDRESS = "0x" + "0" * 40
@@ -161,9 +184,10 @@ class ClaimCodesQuerySchema(Schema):
 
 
 class ClaimCodesSchema(Schema):
-    batch = fields.String()
-    count = fields.Integer()
-    codes = fields.List(fields.String(), metadata={"description": "shown only in this response: stored hashed"})
+    batch = fields.String(required=True)
+    count = fields.Integer(required=True)
+    codes = fields.List(fields.String(), required=True, metadata={
+        "description": "shown only in this response: stored hashed"})
 
 
 class ClaimCreateSchema(Schema):
@@ -182,18 +206,18 @@ class ClaimCreateSchema(Schema):
 
 
 class ClaimSchema(Schema):
-    claim_id = fields.String()
-    status = fields.String(metadata={"description": "queued | sending | minted | failed"})
-    drop_id = fields.Integer()
-    drop_slug = fields.String()
-    contract_address = fields.String()
-    wallet = fields.String()
-    custodial = fields.Boolean()
-    token_id = fields.Integer(allow_none=True)
-    tx_hash = fields.String(allow_none=True)
-    verify_url = fields.String(allow_none=True)
-    error = fields.String(allow_none=True)
-    created_at = fields.DateTime()
+    claim_id = fields.String(required=True)
+    status = fields.String(required=True, metadata={"description": "queued | sending | minted | failed"})
+    drop_id = fields.Integer(required=True)
+    drop_slug = fields.String(required=True)
+    contract_address = fields.String(required=True)
+    wallet = fields.String(required=True, metadata={"description": "the claimant's, or the custodial address"})
+    custodial = fields.Boolean(required=True)
+    token_id = fields.Integer(required=True, allow_none=True)
+    tx_hash = fields.String(required=True, allow_none=True)
+    verify_url = fields.String(required=True, allow_none=True)
+    error = fields.String(required=True, allow_none=True)
+    created_at = UTCDateTime(required=True)
 
 
 class CustodialQuerySchema(Schema):
@@ -203,21 +227,216 @@ class CustodialQuerySchema(Schema):
 
 
 class HeldTokensSchema(Schema):
-    drop_id = fields.Integer()
-    slug = fields.String()
-    contract_address = fields.String()
-    token_ids = fields.List(fields.Integer())
+    drop_id = fields.Integer(required=True)
+    slug = fields.String(required=True)
+    contract_address = fields.String(required=True)
+    token_ids = fields.List(fields.Integer(), required=True)
 
 
 class CustodialAccountSchema(Schema):
-    customer_id = fields.String()
-    address = fields.String()
-    created_at = fields.DateTime()
-    tokens = fields.List(fields.Nested(HeldTokensSchema))
+    customer_id = fields.String(required=True)
+    address = fields.String(required=True)
+    created_at = UTCDateTime(required=True)
+    tokens = fields.List(fields.Nested(HeldTokensSchema), required=True)
 
 
 class CustodialPageSchema(Schema):
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
-    items = fields.List(fields.Nested(CustodialAccountSchema))
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    items = fields.List(fields.Nested(CustodialAccountSchema), required=True)
+
+
+# Bodies the views build themselves (verdicts cached as JSON bytes, plain dicts): documented with openapi.answers,
+# never dumped through these schemas.
+class CheckSchema(Schema):
+    check = fields.String(required=True, metadata={"description": "registry | lookalike | token | content"})
+    ok = fields.Boolean(required=True, allow_none=True, metadata={
+        "description": "true: passed; false: proves the item is not genuine; null: could not be decided"})
+    detail = fields.String(required=True)
+
+
+class VerdictCollectionSchema(Schema):
+    address = fields.String(required=True)
+    official = fields.Boolean(required=True, metadata={"description": "created by the bank's registry"})
+    name = fields.String(allow_none=True)
+    symbol = fields.String()
+    edition_size = fields.Integer()
+    created_at = UTCDateTime(allow_none=True)
+    content_root = fields.String(allow_none=True)
+    paused = fields.Boolean()
+
+
+class VerdictDropSchema(Schema):
+    slug = fields.String(required=True)
+    name = fields.String(required=True)
+    issuer = fields.String(required=True)
+    description = fields.String(required=True)
+
+
+class MintedSchema(Schema):
+    tx = fields.String(required=True, allow_none=True)
+    block = fields.Integer(required=True, allow_none=True)
+    at = UTCDateTime(required=True, allow_none=True)
+
+
+class TransferSchema(Schema):
+    from_ = fields.String(required=True, data_key="from")
+    to = fields.String(required=True)
+    tx = fields.String(required=True)
+    block = fields.Integer(required=True)
+    at = UTCDateTime(required=True, allow_none=True)
+    kind = fields.String(required=True, metadata={"description": "mint | transfer | burn"})
+
+
+class PolicySchema(Schema):
+    name = fields.String(required=True, metadata={"description": "transferable | soulbound | holding_period"})
+    locked = fields.Boolean(required=True)
+    holding_period = fields.Integer(metadata={"description": "seconds"})
+    unlocks_at = UTCDateTime(allow_none=True)
+
+
+class ContentProofSchema(Schema):
+    root = fields.String(required=True)
+    image_sha256 = fields.String(required=True)
+    metadata_sha256 = fields.String(required=True)
+    proof = fields.List(fields.String(), required=True, metadata={"description": "Merkle proof of the item's leaf"})
+
+
+class VerdictSchema(Schema):
+    verdict = fields.String(required=True, validate=validate.OneOf(("authentic", "counterfeit", "unknown")))
+    reasons = fields.List(fields.Nested(CheckSchema), required=True)
+    collection = fields.Nested(VerdictCollectionSchema, required=True)
+    token_id = fields.Integer(required=True)
+    serial_label = fields.String(allow_none=True)
+    drop = fields.Nested(VerdictDropSchema)
+    image_url = fields.String()
+    metadata_url = fields.String()
+    verify_url = fields.String()
+    owner = fields.String(allow_none=True, metadata={"description": "null once burned"})
+    minted = fields.Nested(MintedSchema)
+    acquired_at = UTCDateTime(allow_none=True)
+    redeemed = fields.Boolean()
+    redeemed_at = UTCDateTime(allow_none=True)
+    history = fields.List(fields.Nested(TransferSchema))
+    policy = fields.Nested(PolicySchema)
+    content = fields.Nested(ContentProofSchema)
+
+
+class ImageAlternativeSchema(Schema):
+    collection = fields.String(required=True)
+    token_id = fields.Integer(required=True)
+
+
+class ImageMatchSchema(Schema):
+    match = fields.String(required=True, validate=validate.OneOf(("exact", "near", "none")))
+    detail = fields.String(required=True)
+    collection = fields.String()
+    token_id = fields.Integer()
+    distance = fields.Integer(metadata={"description": "differing bits of the card's perceptual hash"})
+    alternatives = fields.List(fields.Nested(ImageAlternativeSchema))
+    item = fields.Nested(VerdictSchema, metadata={"description": "the matched item's verdict"})
+
+
+class ChallengeSchema(Schema):
+    message = fields.String(required=True, metadata={"description": "the EIP-4361 message to sign"})
+    nonce = fields.String(required=True)
+    expires_at = UTCDateTime(required=True)
+
+
+class ProofSchema(Schema):
+    proven = fields.Boolean(required=True)
+    holder = fields.String(required=True)
+    collection = fields.String(required=True)
+    token_id = fields.Integer(required=True)
+    checked_at = UTCDateTime(required=True)
+
+
+class WalletItemSchema(Schema):
+    collection = fields.String(required=True)
+    token_id = fields.Integer(required=True)
+    drop = fields.String(required=True, allow_none=True)
+    drop_slug = fields.String(required=True, allow_none=True)
+    serial_label = fields.String(required=True)
+    image_url = fields.String(required=True, allow_none=True)
+    verify_url = fields.String(required=True, allow_none=True)
+    acquired_at = UTCDateTime(required=True)
+    locked = fields.Boolean(required=True)
+    redeemed = fields.Boolean(required=True)
+
+
+class WalletPageSchema(Schema):
+    address = fields.String(required=True)
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    items = fields.List(fields.Nested(WalletItemSchema), required=True)
+
+
+class ActivityBucketSchema(Schema):
+    t = UTCDateTime(required=True, metadata={"description": "the bucket's start"})
+    airdrop = fields.Integer(required=True)
+    single = fields.Integer(required=True)
+    claim = fields.Integer(required=True)
+    redeemed = fields.Integer(required=True)
+
+
+class ActivityTotalsSchema(Schema):
+    minted = fields.Integer(required=True)
+    redeemed = fields.Integer(required=True)
+    airdrop = fields.Integer(required=True)
+    single = fields.Integer(required=True)
+    claim = fields.Integer(required=True)
+
+
+class ActivitySchema(Schema):
+    bucket_seconds = fields.Integer(required=True)
+    series = fields.List(fields.Nested(ActivityBucketSchema), required=True)
+    totals = fields.Nested(ActivityTotalsSchema, required=True)
+    redemption_rate = fields.Float(required=True, metadata={"description": "redeemed / minted"})
+
+
+class ProcessHealthSchema(Schema):
+    alive = fields.Boolean(required=True)
+    standby = fields.Integer(required=True)
+    last_beat = UTCDateTime(required=True, allow_none=True)
+    last_progress = UTCDateTime(required=True, allow_none=True)
+    problem = fields.String(required=True, allow_none=True)
+    stalled = fields.Boolean(required=True)
+    queued_items = fields.Integer(metadata={"description": "worker"})
+    oldest_queued_seconds = fields.Float(allow_none=True, metadata={"description": "worker"})
+    indexed_block = fields.Integer(allow_none=True, metadata={"description": "indexer"})
+    blocks_behind = fields.Integer(allow_none=True, metadata={"description": "indexer"})
+
+
+class ProcessesHealthSchema(Schema):
+    ok = fields.Boolean(required=True)
+    worker = fields.Nested(ProcessHealthSchema, required=True)
+    indexer = fields.Nested(ProcessHealthSchema, required=True)
+
+
+class HealthSchema(Schema):
+    ok = fields.Boolean(required=True)
+    rpc_url = fields.String(metadata={"description": "the node this process reads"})
+    chain_id = fields.Integer(required=True, allow_none=True)
+    block_number = fields.Integer(required=True, allow_none=True)
+    registry = fields.String(required=True, allow_none=True)
+    error = fields.String(metadata={"description": "why the chain side is not ok"})
+    drops = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "the deployment record's drops: name -> address"})
+    processes = fields.Nested(ProcessesHealthSchema, required=True)
+
+
+class TraitSchema(Schema):
+    trait_type = fields.String(required=True)
+    value = fields.Raw(required=True, metadata={"description": "a string or a number"})
+    display_type = fields.String()
+    max_value = fields.Integer()
+
+
+class MetadataSchema(Schema):
+    name = fields.String(required=True)
+    description = fields.String(required=True)
+    image = fields.String(required=True)
+    external_url = fields.String(required=True)
+    attributes = fields.List(fields.Nested(TraitSchema), required=True)

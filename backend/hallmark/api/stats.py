@@ -16,7 +16,8 @@ from ..db import get_db
 from ..models import IndexedToken, MintItem, utcnow
 from .auth import staff_required
 from .drops import load_drop
-from .schemas import DropCreateSchema
+from .openapi import answers
+from .schemas import ActivitySchema, DropCreateSchema
 
 bp = Blueprint("stats", __name__, url_prefix="/api", description="Console previews and drop activity (staff)")
 # the card shows a contract fingerprint: a preview has no collection yet, so it shows this one
@@ -83,6 +84,7 @@ def preview(data):
 
 @bp.route("/drops/<int:drop_id>/activity")
 @staff_required("marketing")
+@answers(200, ActivitySchema)
 @bp.arguments(ActivityQuery, location="query")
 @bp.response(200)
 def activity(query, drop_id):

@@ -11,7 +11,8 @@ from ..services import get_services
 from ..verify import images, wallets
 from ..verify.ownership import ProofRefused
 from .idempotency import idempotent
-from .schemas import Address
+from .openapi import answers, body, errors, upload
+from .schemas import Address, ChallengeSchema, ImageMatchSchema, ProofSchema, VerdictSchema, WalletPageSchema
 
 bp = Blueprint("verify", __name__, url_prefix="/api", description="Authenticity, ownership and wallets (public)")
 VERIFY_PATH = re.compile(r"/v/(0x[0-9a-fA-F]{40})/(\d+)")
@@ -55,6 +56,8 @@ def _digest(value: str | None) -> bytes | None:
 
 
 @bp.route("/verify/<string:address>/<int:token_id>")
+@errors(503)
+@answers(200, VerdictSchema)
 @bp.arguments(ContentQuery, location="query")
 @bp.response(200)
 def verify_item(query, address, token_id):
@@ -67,6 +70,8 @@ def verify_item(query, address, token_id):
 
 
 @bp.route("/verify")
+@errors(503)
+@answers(200, VerdictSchema)
 @bp.arguments(CodeQuery, location="query")
 @bp.response(200)
 def verify_code(query):
@@ -80,6 +85,8 @@ def verify_code(query):
 
 
 @bp.route("/verify/drop/<string:slug>/<int:serial>")
+@errors(503)
+@answers(200, VerdictSchema)
 @bp.response(200)
 def verify_drop_serial(slug, serial):
     """Verdict by drop and serial."""
@@ -90,6 +97,9 @@ def verify_drop_serial(slug, serial):
 
 
 @bp.route("/verify/image", methods=["POST"])
+@errors(413, 415, 422, 503)
+@body(upload("file", "the picture: PNG, JPEG, WebP or GIF"))
+@answers(200, ImageMatchSchema)
 @bp.response(200)
 def verify_image():
     """Upload a picture (multipart field `file`): the genuine file, an altered copy of an item, or no match."""
@@ -110,6 +120,8 @@ def verify_image():
 
 @bp.route("/ownership/challenge", methods=["POST"])
 @idempotent(required=False)
+@errors(503)
+@answers(201, ChallengeSchema)
 @bp.arguments(ChallengeRequest)
 @bp.response(201)
 def ownership_challenge(data):
@@ -121,6 +133,8 @@ def ownership_challenge(data):
 
 
 @bp.route("/ownership/verify", methods=["POST"])
+@errors(403, 503)
+@answers(200, ProofSchema)
 @bp.arguments(ProofRequest)
 @bp.response(200)
 def ownership_verify(data):
@@ -132,6 +146,8 @@ def ownership_verify(data):
 
 
 @bp.route("/wallets/<string:address>")
+@errors(503)
+@answers(200, WalletPageSchema)
 @bp.arguments(PageQuery, location="query")
 @bp.response(200)
 def wallet(query, address):

@@ -9,7 +9,7 @@ import uuid
 
 from sqlalchemy import delete, func, insert, select, update
 
-from ..models import ChainTx, Claim, ClaimCode, Drop, MintItem, utcnow
+from ..models import ChainTx, Claim, ClaimCode, Drop, MintItem, iso_utc, utcnow
 from .custody import CustodyService
 from .drops import DropError
 from .jobs import remaining_supply
@@ -66,7 +66,7 @@ def claim_status(db, public_id: str) -> dict | None:
     return {
         "claim_id": claim.public_id, "status": item.status, "drop_id": drop.id, "drop_slug": drop.slug,
         "contract_address": drop.contract_address, "wallet": claim.wallet, "custodial": claim.customer_id is not None,
-        "token_id": item.token_id, "tx_hash": tx_hash, "error": item.error, "created_at": claim.created_at,
+        "token_id": item.token_id, "tx_hash": tx_hash, "error": item.error, "created_at": iso_utc(claim.created_at),
         "verify_url": f"{drop.public_base_url}/v/{drop.contract_address}/{item.token_id}" if minted else None,
     }
 

@@ -7,7 +7,7 @@ import io
 from eth_utils import is_address, to_checksum_address
 from sqlalchemy import func, insert, select
 
-from ..models import AirdropJob, ChainTx, Drop, MintItem, utcnow
+from ..models import AirdropJob, ChainTx, Drop, MintItem, iso_utc, utcnow
 from .drops import DropError
 
 MAX_ROWS = 100_000
@@ -107,5 +107,5 @@ def job_status(db, job_id: int) -> dict | None:
         "tokens_per_second": round(done / elapsed, 1) if elapsed > 0 and done else 0.0,
         "failures": failures,
         "transactions": [{"hash": h, "status": st, "gas_used": g} for h, st, g in txs],
-        "created_at": job.created_at.isoformat() + "Z",
+        "created_at": iso_utc(job.created_at),
     }
