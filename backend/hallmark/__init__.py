@@ -16,9 +16,11 @@ def create_app(config: Config | None = None) -> Flask:
     app.config.from_mapping((config or Config()).as_flask())
 
     from . import api, db
+    from .api import bounds
     from .services import Services
 
     database = db.init_app(app)
+    bounds.init_app(app)  # first: the blueprints bind its converters
     api.init_app(app)
     try:
         services = Services.build(app.config, database)

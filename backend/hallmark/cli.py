@@ -689,9 +689,13 @@ def apikey_create(name, role, out):
     """Create an API key; it is shown (or written) once and only its hash is kept."""
     from .api.auth import create_api_key
 
+    from .inputs import hidden_character
+
     name = name.strip()
     if not 1 <= len(name) <= 100:
         raise CliError("name: 1-100 characters")
+    if found := hidden_character(name):  # the name is shown in staff views and logs
+        raise CliError(f"name: no control, invisible or bidirectional characters ({found})")
     out_path = Path(out) if out else None
     if out_path is not None and out_path.exists():
         raise CliError(f"{out} already exists: not overwritten")

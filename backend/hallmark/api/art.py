@@ -25,7 +25,7 @@ def _drop_and_serial(address: str, serial: int):
     return drop
 
 
-@bp.route("/art/<string:address>/<int:serial>.png")
+@bp.route("/art/<string:address>/<uint256:serial>.png")
 @answers(200, {"type": "string", "format": "binary"}, content_type="image/png")
 @bp.response(200, content_type="image/png")
 def image(address, serial):
@@ -43,7 +43,7 @@ def image(address, serial):
     return Response(png, mimetype="image/png", headers={"Cache-Control": CACHE})
 
 
-@bp.route("/meta/<string:address>/<int:serial>")
+@bp.route("/meta/<string:address>/<uint256:serial>")
 @answers(200, MetadataSchema)
 @bp.response(200, content_type="application/json")
 def metadata(address, serial):

@@ -66,9 +66,9 @@ def create_claim(data):
 @bp.response(200, ClaimSchema)
 def claim(claim_id):
     """A claim's progress: queued, sending, minted (with token id, transaction and verify URL) or failed."""
-    result = claims.claim_status(get_db(), claim_id)
+    result = claims.claim_status(get_db(), claim_id) if len(claim_id) <= 64 else None  # ids are 22 characters
     if result is None:
-        abort(404, message=f"no claim {claim_id}")
+        abort(404, message=f"no claim {claim_id[:64]}", errors={"path": {"claim_id": ["Unknown claim."]}})
     return result
 
 

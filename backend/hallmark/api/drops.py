@@ -23,6 +23,7 @@ from .schemas import (AirdropQuerySchema, AirdropSchema, DropCreateSchema, DropS
 
 bp = Blueprint("drops", __name__, url_prefix="/api", description="Drops, minting and airdrops (staff)")
 MINT_WAIT_SECONDS = 10
+MAX_CSV_BYTES = 8 * 1024 * 1024  # 100,000 rows of an address and a comment each
 
 
 def drop_views(drops: list[Drop]) -> list[dict]:
@@ -173,18 +174,27 @@ def airdrop(query, drop_id):
 def _recipients_from_request():
     upload = request.files.get("file")
     if upload is not None:
+        data = upload.read(MAX_CSV_BYTES + 1)
+        if len(data) > MAX_CSV_BYTES:
+            message = f"The CSV file is larger than {MAX_CSV_BYTES // (1024 * 1024)} MB."
+            abort(413, message=message, errors={"files": {"file": [message]}})
         try:
-            text = upload.read().decode("utf-8-sig")
+            text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
             abort(422, message="the CSV file is not UTF-8 text", errors={"files": {"file": ["Not UTF-8 text."]}})
         good, bad = jobs.parse_recipients(text)
+        field = ("files", "file")
     else:
         payload = AirdropSchema().load(request.get_json(silent=True) or {}) if request.is_json else None
         if payload is None:
             abort(422, message="send JSON {\"recipients\": [...]} or a CSV file in the multipart field 'file'",
                   errors={"json": {"recipients": ["Missing data for required field."]}})
-        good, bad = jobs.parse_recipients("\n".join(payload["recipients"]))
-        # rows of a JSON list are numbered by position, not by CSV line
+        # each entry is one row, numbered by position (not CSV text: a comma or a line break in one would shift rows)
+        good, bad = jobs.check_recipients(enumerate(payload["recipients"], start=1))
+        field = ("json", "recipients")
+    if len(good) + len(bad) > jobs.MAX_ROWS:
+        message = f"At most {jobs.MAX_ROWS} rows per job."
+        abort(422, message=message, errors={field[0]: {field[1]: [message]}})
     if not good and not bad:
         abort(422, message="no recipients", errors={"json": {"recipients": ["No addresses given."]}})
     return good, bad

@@ -57,7 +57,7 @@ def search():
     return page("search.html")
 
 
-@bp.get("/v/<string:address>/<int:serial>")
+@bp.get("/v/<string:address>/<uint256:serial>")
 def verify(address, serial):
     """What an item's QR code opens."""
     if not re.fullmatch(r"0x[0-9a-fA-F]{40}", address):

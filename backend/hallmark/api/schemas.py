@@ -5,25 +5,65 @@ import base64
 import binascii
 from datetime import timezone
 
-from eth_utils import is_address, to_checksum_address
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from ..art.content import POLICY_NAMES
+from ..inputs import AddressError, checked_address, hidden_character
 from .openapi import UTCDateTime
 
 MAX_BASE_IMAGE = 5 * 1024 * 1024
 
 
 class Address(fields.String):
-    """An Ethereum address, returned checksummed."""
+    """An Ethereum address, returned checksummed: all-lowercase, all-uppercase or with a matching EIP-55 checksum."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
-        if not is_address(value):
-            raise ValidationError("Not a valid Ethereum address.")
+        try:
+            value = checked_address(value)
+        except AddressError as exc:
+            raise ValidationError(f"{str(exc)[:1].upper()}{str(exc)[1:]}.") from None
         if int(value, 16) == 0:
             raise ValidationError("The zero address cannot hold tokens.")
-        return to_checksum_address(value)
+        return value
+
+
+class FullMatch(validate.Regexp):
+    """validate.Regexp on the whole value: its re.match lets `$` match before a final line break ("FUHU\n")."""
+
+    def __call__(self, value: str) -> str:
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
+class Integer(fields.Integer):
+    """A JSON integer: "5" and 5.5 are refused, not read as 5."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strict=True, **kwargs)
+
+
+class Number(fields.Float):
+    """A JSON number: "5" is refused, not read as 5."""
+
+    def _validated(self, value):
+        if isinstance(value, str):
+            raise self.make_error("invalid", input=value)
+        return super()._validated(value)
+
+
+class PlainText(validate.Validator):
+    """Text that shows what it is: no control characters and no invisible or direction-changing ones (a U+202E
+    would make a name read backwards on a card or a verify page)."""
+
+    def __init__(self, allow: str = ""):
+        self.allow = allow  # e.g. line breaks in a description
+
+    def __call__(self, value: str) -> str:
+        if (found := hidden_character(value, self.allow)) is not None:
+            raise ValidationError(f"Must not contain control, invisible or bidirectional characters ({found}).")
+        return value
 
 
 class Base64Image(fields.String):
@@ -39,23 +79,23 @@ class Base64Image(fields.String):
 
 
 class DropCreateSchema(Schema):
-    slug = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{2,63}$", error=(
+    slug = fields.String(required=True, validate=FullMatch(r"^[a-z0-9][a-z0-9-]{2,63}$", error=(
         "3-64 characters: lower-case letters, digits and dashes.")))
-    name = fields.String(required=True, validate=validate.Length(1, 100))
-    symbol = fields.String(required=True, validate=validate.Regexp(r"^[A-Z0-9]{1,16}$", error=(
+    name = fields.String(required=True, validate=[validate.Length(1, 100), PlainText()])
+    symbol = fields.String(required=True, validate=FullMatch(r"^[A-Z0-9]{1,16}$", error=(
         "1-16 upper-case letters or digits.")))
-    description = fields.String(load_default="", validate=validate.Length(max=2000))
-    issuer_name = fields.String(load_default="Demo Bank", validate=validate.Length(1, 100))
-    edition_size = fields.Integer(required=True, validate=validate.Range(1, 100_000))
+    description = fields.String(load_default="", validate=[validate.Length(max=2000), PlainText(allow="\n\t")])
+    issuer_name = fields.String(load_default="Demo Bank", validate=[validate.Length(1, 100), PlainText()])
+    edition_size = Integer(required=True, validate=validate.Range(1, 100_000))
     transfer_policy = fields.String(load_default="transferable", validate=validate.OneOf(POLICY_NAMES))
-    holding_period_days = fields.Float(load_default=0, validate=validate.Range(0, 3650))
-    royalty_bps = fields.Integer(load_default=0, validate=validate.Range(0, 10_000))
+    holding_period_days = Number(load_default=0, validate=validate.Range(0, 3650))
+    royalty_bps = Integer(load_default=0, validate=validate.Range(0, 10_000))
     artwork = fields.String(load_default="fuhu", validate=validate.OneOf(("fuhu", "image")))
     base_image = Base64Image(load_default=None, metadata={"description": "base64 PNG/JPEG when artwork is 'image'"})
-    seed = fields.String(load_default="", validate=validate.Length(max=64))
+    seed = fields.String(load_default="", validate=[validate.Length(max=64), PlainText()])
     claim_start = fields.AwareDateTime(load_default=None)
     claim_end = fields.AwareDateTime(load_default=None)
-    per_wallet_limit = fields.Integer(load_default=1, validate=validate.Range(1, 1000))
+    per_wallet_limit = Integer(load_default=1, validate=validate.Range(1, 1000))
 
     @validates_schema
     def _consistent(self, data, **kwargs):
@@ -127,7 +167,7 @@ class AirdropSchema(Schema):
 
 
 class AirdropQuerySchema(Schema):
-    dry_run = fields.Boolean(load_default=False)
+    dry_run = fields.Boolean(load_default=False, truthy={"true"}, falsy={"false"})  # not "yes", "on", "1"...
 
 
 class RowFailureSchema(Schema):
@@ -175,7 +215,7 @@ ZERO_ADDRESS = "0x" + "0" * 40
 
 
 class ClaimCodesRequestSchema(Schema):
-    count = fields.Integer(required=True, validate=validate.Range(1, 10_000))
+    count = Integer(required=True, validate=validate.Range(1, 10_000))
 
 
 class ClaimCodesQuerySchema(Schema):
@@ -188,6 +228,9 @@ class ClaimCodesSchema(Schema):
     count = fields.Integer(required=True)
     codes = fields.List(fields.String(), required=True, metadata={
         "description": "shown only in this response: stored hashed"})
+
+
+CUSTOMER_ID = [FullMatch(r"^\S{1,64}$", error="1-64 characters without spaces."), PlainText()]
 
 
 class ClaimCreateSchema(Schema):
@@ -221,9 +264,9 @@ class ClaimSchema(Schema):
 
 
 class CustodialQuerySchema(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 100_000))
     per_page = fields.Integer(load_default=50, validate=validate.Range(1, 500))
-    customer_id = fields.String(load_default=None)
+    customer_id = fields.String(load_default=None, validate=CUSTOMER_ID)
 
 
 class HeldTokensSchema(Schema):

@@ -17,7 +17,7 @@ from ..models import IndexedToken, MintItem, utcnow
 from .auth import staff_required
 from .drops import load_drop
 from .openapi import answers
-from .schemas import ActivitySchema, DropCreateSchema
+from .schemas import ActivitySchema, DropCreateSchema, Integer
 
 bp = Blueprint("stats", __name__, url_prefix="/api", description="Console previews and drop activity (staff)")
 # the card shows a contract fingerprint: a preview has no collection yet, so it shows this one
@@ -33,7 +33,7 @@ class PreviewRequestSchema(DropCreateSchema):
     """The create fields, with slug and symbol optional: the cards do not show them (the slug seeds the artwork)."""
     slug = fields.String(load_default="preview", validate=DropCreateSchema._declared_fields["slug"].validate)
     symbol = fields.String(load_default="PREVIEW", validate=DropCreateSchema._declared_fields["symbol"].validate)
-    serials = fields.List(fields.Integer(validate=validate.Range(min=1)), load_default=lambda: [1],
+    serials = fields.List(Integer(validate=validate.Range(min=1)), load_default=lambda: [1],
                           validate=validate.Length(1, 4), metadata={"description": "up to 4 serials to render"})
 
     @validates_schema

@@ -7,16 +7,19 @@ from flask import Response, request
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
+from ..inputs import UINT256_MAX, AddressError, checked_address
 from ..services import get_services
 from ..verify import images, wallets
 from ..verify.ownership import ProofRefused
 from .idempotency import idempotent
 from .openapi import answers, body, errors, upload
 from .schemas import Address, ChallengeSchema, ImageMatchSchema, ProofSchema, VerdictSchema, WalletPageSchema
+from .schemas import FullMatch, Integer
 
 bp = Blueprint("verify", __name__, url_prefix="/api", description="Authenticity, ownership and wallets (public)")
 VERIFY_PATH = re.compile(r"/v/(0x[0-9a-fA-F]{40})/(\d+)")
-HASH = validate.Regexp(r"^0x[0-9a-fA-F]{64}$", error="A 0x-prefixed 32-byte hex digest.")
+HASH = FullMatch(r"^0x[0-9a-fA-F]{64}$", error="A 0x-prefixed 32-byte hex digest.")
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]{2,63}")  # as a drop's slug is created
 
 
 class ContentQuery(Schema):
@@ -25,8 +28,8 @@ class ContentQuery(Schema):
 
 
 class CodeQuery(Schema):
-    code = fields.String(required=True, metadata={"description": "the item's verify URL (from its QR code) or "
-                                                                 "<contract>/<token id>"})
+    code = fields.String(required=True, validate=validate.Length(1, 500), metadata={
+        "description": "the item's verify URL (from its QR code) or <contract>/<token id>"})
 
 
 class PageQuery(Schema):
@@ -37,12 +40,13 @@ class PageQuery(Schema):
 class ChallengeRequest(Schema):
     address = Address(required=True, metadata={"description": "the wallet that will sign"})
     collection = Address(required=True)
-    token_id = fields.Integer(required=True, validate=validate.Range(1))
+    token_id = Integer(required=True, validate=validate.Range(1, UINT256_MAX))
 
 
 class ProofRequest(Schema):
-    message = fields.String(required=True, validate=validate.Length(1, 4000))
-    signature = fields.String(required=True, validate=validate.Regexp(r"^0x[0-9a-fA-F]{130}$", error=(
+    # the challenges this server issues are about 600 characters
+    message = fields.String(required=True, validate=validate.Length(1, 2000))
+    signature = fields.String(required=True, validate=FullMatch(r"^0x[0-9a-fA-F]{130}$", error=(
         "A 65-byte 0x-prefixed hex signature.")))
 
 
@@ -55,7 +59,7 @@ def _digest(value: str | None) -> bytes | None:
     return bytes.fromhex(value[2:]) if value else None
 
 
-@bp.route("/verify/<string:address>/<int:token_id>")
+@bp.route("/verify/<string:address>/<uint256:token_id>")
 @errors(503)
 @answers(200, VerdictSchema)
 @bp.arguments(ContentQuery, location="query")
@@ -81,18 +85,25 @@ def verify_code(query):
     if not match:
         abort(422, message="not an item code: expected a verify URL or <contract>/<token id>",
               errors={"query": {"code": ["Not an item code."]}})
-    return _json(get_services().verifier.item_json(match.group(1), int(match.group(2))))
+    serial = match.group(2)
+    if len(serial) > 78 or int(serial) > UINT256_MAX:  # int() of 4,300+ digits raises: the length goes first
+        abort(422, message="the code's token id is larger than any token id (uint256)",
+              errors={"query": {"code": ["Token id out of range."]}})
+    try:
+        return _json(get_services().verifier.item_json(match.group(1), int(serial)))
+    except ValueError as exc:  # the address: e.g. a checksum that does not match
+        abort(422, message=str(exc), errors={"query": {"code": [str(exc)]}})
 
 
-@bp.route("/verify/drop/<string:slug>/<int:serial>")
+@bp.route("/verify/drop/<string:slug>/<uint256:serial>")
 @errors(503)
 @answers(200, VerdictSchema)
 @bp.response(200)
 def verify_drop_serial(slug, serial):
     """Verdict by drop and serial."""
-    answer = get_services().verifier.by_drop(slug, serial)
+    answer = get_services().verifier.by_drop(slug, serial) if SLUG.fullmatch(slug) else None
     if answer is None:
-        abort(404, message=f"no drop '{slug}'", errors={"path": {"slug": ["Unknown drop."]}})
+        abort(404, message=f"no drop '{slug[:64]}'", errors={"path": {"slug": ["Unknown drop."]}})
     return _json(answer)
 
 
@@ -111,8 +122,7 @@ def verify_image():
     try:
         match = images.match_image(get_services().db, data)
     except images.ImageRejected as exc:
-        status = 413 if "larger" in str(exc) else 415 if "only" in str(exc) else 422
-        abort(status, message=str(exc), errors={"files": {"file": [str(exc)]}})
+        abort(exc.status, message=str(exc), errors={"files": {"file": [str(exc)]}})
     if match["match"] != "none":
         match["item"] = get_services().verifier.item(match["collection"], match["token_id"])
     return match
@@ -153,7 +163,7 @@ def ownership_verify(data):
 def wallet(query, address):
     """Every official collectible an address holds, across drops, paged, newest first."""
     try:
-        Address().deserialize(address)
-    except Exception:
-        abort(422, message="not an Ethereum address", errors={"path": {"address": ["Not a valid Ethereum address."]}})
+        address = checked_address(address)
+    except AddressError as exc:
+        abort(422, message=str(exc), errors={"path": {"address": [str(exc)]}})
     return wallets.holdings(get_services().db, address, query["page"], query["per_page"])

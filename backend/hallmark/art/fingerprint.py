@@ -9,11 +9,11 @@ from __future__ import annotations
 import io
 
 import imagehash
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from .render import CARD, QR_BOX
 
-MAX_UPLOAD_PIXELS = 40_000_000
+MAX_UPLOAD_SIDE = 4096  # 16 Mpx at most, ~50 MB decoded as RGB; a card is far smaller
 
 
 def _bits(h: imagehash.ImageHash) -> bytes:
@@ -29,14 +29,30 @@ def fingerprint(card: Image.Image) -> tuple[bytes, bytes]:
     return _bits(whole), _bits(imagehash.average_hash(tile, hash_size=16))
 
 
-def fingerprint_upload(data: bytes) -> tuple[bytes, bytes]:
-    """Fingerprint an uploaded picture; ValueError with a reason when it is not a usable image."""
+class TooManyPixels(ValueError):
+    pass
+
+
+def open_upload(data: bytes) -> Image.Image:
+    """An uploaded picture, opened but not decoded: its header gives the size, checked against the pixel budget
+    before any pixel is allocated (a 140 KB PNG can declare 6000x6000, 100 MB decoded). ValueError says why not."""
     try:
         img = Image.open(io.BytesIO(data))
-        if img.width * img.height > MAX_UPLOAD_PIXELS:
-            raise ValueError(f"image is too large ({img.width}x{img.height} pixels)")
+    except Exception as exc:  # UnidentifiedImageError, DecompressionBombError (past 178 Mpx), struct.error...
+        raise ValueError(f"not a readable image ({type(exc).__name__})") from None
+    if max(img.size) > MAX_UPLOAD_SIDE:
+        raise TooManyPixels(f"the image is {img.width}x{img.height} pixels: at most {MAX_UPLOAD_SIDE}x"
+                            f"{MAX_UPLOAD_SIDE} can be checked")
+    return img
+
+
+def fingerprint_upload(data: bytes | Image.Image) -> tuple[bytes, bytes]:
+    """Fingerprint an uploaded picture (its bytes, or open_upload's image); ValueError with a reason when it is not
+    a usable image."""
+    img = open_upload(data) if isinstance(data, bytes) else data
+    try:
         img = img.convert("RGB")
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+    except Exception as exc:  # a truncated or corrupt file fails while decoding, in many ways (OSError, SyntaxError...)
         raise ValueError(f"not a readable image ({type(exc).__name__})") from None
     return fingerprint(img)
 

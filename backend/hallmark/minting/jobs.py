@@ -4,30 +4,57 @@ from __future__ import annotations
 import csv
 import io
 
-from eth_utils import is_address, to_checksum_address
 from sqlalchemy import func, insert, select
 
 from ..models import AirdropJob, ChainTx, Drop, MintItem, iso_utc, utcnow
+from ..inputs import AddressError, checked_address
 from .drops import DropError
 
 MAX_ROWS = 100_000
+MAX_CELL = 200  # characters: an address has 42; csv's own limit (128 KB) would raise, a 500
 
 
 def parse_recipients(text: str) -> tuple[list[tuple[int, str]], list[dict]]:
-    """CSV text (first column, optional header) -> ([(line, checksum address)], [{row, value, reason}])."""
+    """CSV text (first column, optional header; LF, CRLF or CR line endings, a BOM, quoted fields) ->
+    ([(row, checksum address)], [{row, value, reason}]). Reads at most MAX_ROWS + 1 rows: more is refused anyway."""
+    # newline="": csv splits the lines itself, so a bare CR ends a row and a quoted field may hold a line break
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    cells, unreadable = [], []
+    for row_no in range(1, MAX_ROWS + 2):
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # e.g. a cell past csv's field size limit: this row only, the reader goes on
+            unreadable.append({"row": row_no, "value": "", "reason": f"not a readable CSV row ({exc})"})
+            continue
+        cells.append((row_no, row[0] if row else ""))
+    good, bad = check_recipients(cells)
+    return good, sorted(bad + unreadable, key=lambda b: b["row"])
+
+
+def check_recipients(cells) -> tuple[list[tuple[int, str]], list[dict]]:
+    """[(row, cell)] -> ([(row, checksum address)], [{row, value, reason}]); blank, comment (#) and header rows
+    are skipped. Mixed-case addresses must match their checksum: a typo is reported, not minted."""
     good, bad = [], []
-    for line_no, row in enumerate(csv.reader(io.StringIO(text)), start=1):
-        cell = row[0].strip() if row else ""
+    for row_no, cell in cells:
+        cell = cell.strip()
         if not cell or cell.startswith("#"):
             continue
-        if line_no == 1 and cell.lower() in ("address", "wallet", "recipient"):
+        if row_no == 1 and cell.lower() in ("address", "wallet", "recipient"):
             continue
-        if is_address(cell) and int(cell, 16) == 0:
-            bad.append({"row": line_no, "value": cell, "reason": "the zero address cannot hold tokens"})
-        elif is_address(cell):
-            good.append((line_no, to_checksum_address(cell)))
+        if len(cell) > MAX_CELL:
+            bad.append({"row": row_no, "value": cell[:100], "reason": f"longer than {MAX_CELL} characters"})
+            continue
+        try:
+            address = checked_address(cell)
+        except AddressError as exc:
+            bad.append({"row": row_no, "value": cell[:100], "reason": str(exc)})
+            continue
+        if int(address, 16) == 0:
+            bad.append({"row": row_no, "value": cell, "reason": "the zero address cannot hold tokens"})
         else:
-            bad.append({"row": line_no, "value": cell[:100], "reason": "not an Ethereum address"})
+            good.append((row_no, address))
     return good, bad
 
 

@@ -6,7 +6,7 @@ import hashlib
 
 from sqlalchemy import select
 
-from ..art.fingerprint import distance, fingerprint_upload
+from ..art.fingerprint import TooManyPixels, distance, fingerprint_upload, open_upload
 from ..db import Database
 from ..models import Drop, ItemHash
 
@@ -17,22 +17,30 @@ AMBIGUOUS_MARGIN = 8
 
 
 class ImageRejected(ValueError):
-    pass
+    def __init__(self, reason: str, status: int = 422):
+        super().__init__(reason)
+        self.status = status  # 413 too large, 415 not an image type, 422 unreadable
 
 
 def check_type(data: bytes) -> str:
     if not data:
         raise ImageRejected("the file is empty")
     if len(data) > MAX_BYTES:
-        raise ImageRejected(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB")
+        raise ImageRejected(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB", 413)
     for magic, kind in ALLOWED_TYPES.items():
         if data.startswith(magic):
             return kind
-    raise ImageRejected("only PNG, JPEG, WebP or GIF images can be checked")
+    raise ImageRejected("only PNG, JPEG, WebP or GIF images can be checked", 415)
 
 
 def match_image(db: Database, data: bytes) -> dict:
     check_type(data)
+    try:  # the pixel budget, before the database and before decoding
+        image = open_upload(data)
+    except TooManyPixels as exc:
+        raise ImageRejected(str(exc), 413) from None
+    except ValueError as exc:
+        raise ImageRejected(str(exc)) from None
     digest = hashlib.sha256(data).digest()
     with db.session() as s:
         exact = s.execute(select(Drop.contract_address, ItemHash.serial).join(Drop, Drop.id == ItemHash.drop_id)
@@ -41,7 +49,7 @@ def match_image(db: Database, data: bytes) -> dict:
         return {"match": "exact", "collection": exact[0], "token_id": exact[1],
                 "detail": "this file is byte for byte the genuine artwork of the item"}
     try:
-        card, qr = fingerprint_upload(data)
+        card, qr = fingerprint_upload(image)
     except ValueError as exc:
         raise ImageRejected(str(exc)) from None
     scored = []

@@ -2,16 +2,20 @@
 holder signs it in their wallet, and the server checks the signature and that the signer holds the item now."""
 from __future__ import annotations
 
+import re
 import secrets
 import warnings
 from datetime import timedelta, timezone
 from urllib.parse import urlparse
 
+from eth_keys.exceptions import BadSignature
 from eth_utils import to_checksum_address
 from sqlalchemy import select, update
+from web3.exceptions import ContractLogicError
 
 from ..art.render import format_serial
 from ..db import Database
+from ..inputs import MAX_DB_INT
 from ..models import CustodialAccount, IndexedCollection, IndexedToken, OwnershipChallenge, utcnow
 
 with warnings.catch_warnings():  # its ABNF grammar prints notes on import
@@ -20,6 +24,8 @@ with warnings.catch_warnings():  # its ABNF grammar prints notes on import
     from siwe.siwe import VerificationError
 
 TTL = timedelta(minutes=5)
+SIWE_HEADER = " wants you to sign in with your Ethereum account:"
+NONCE_LINE = re.compile(r"^Nonce: ([0-9A-Za-z]{8,64})$", re.M)
 
 
 class ProofRefused(Exception):
@@ -39,7 +45,8 @@ class OwnershipProofs:
         address, collection = to_checksum_address(address), to_checksum_address(collection)
         with self.db.session() as s:
             coll = s.get(IndexedCollection, collection)
-            token = s.get(IndexedToken, (collection, token_id))
+            # no column holds a larger id, and no official token has one (serials go up to the edition size)
+            token = s.get(IndexedToken, (collection, token_id)) if token_id <= MAX_DB_INT else None
         if coll is None:
             raise ProofRefused("this contract is not an official collection of the bank", "collection")
         if token is None or token.burned:
@@ -58,16 +65,19 @@ class OwnershipProofs:
         return {"message": message, "nonce": nonce, "expires_at": _stamp(now + TTL)}
 
     def verify(self, message: str, signature: str) -> dict:
-        try:
-            parsed = SiweMessage.from_message(message=message)
-        except Exception:
-            raise ProofRefused("not a Sign-In with Ethereum message", "message") from None
-        if parsed.domain != self.domain:
-            raise ProofRefused(f"the message was made for another site ({parsed.domain})", "message")
+        # the message must be one this server issued before the siwe parser reads it: that parser takes seconds
+        # on 2 KB of junk, so only its header and nonce lines are read first
+        header = message.partition("\n")[0]
+        domain, nonce = header.removesuffix(SIWE_HEADER), NONCE_LINE.search(message)
+        if domain == header or nonce is None:
+            raise ProofRefused("not a Sign-In with Ethereum message", "message")
+        if domain != self.domain:
+            raise ProofRefused(f"the message was made for another site ({domain[:100]})", "message")
         with self.db.session() as s:
-            challenge = s.scalar(select(OwnershipChallenge).where(OwnershipChallenge.nonce == parsed.nonce))
+            challenge = s.scalar(select(OwnershipChallenge).where(OwnershipChallenge.nonce == nonce.group(1)))
         if challenge is None or challenge.message != message:
             raise ProofRefused("this message was not issued by this server (or was altered)", "message")
+        parsed = SiweMessage.from_message(message=message)
         if challenge.used_at is not None:
             raise ProofRefused("this challenge was already used: ask for a new one", "message")
         if utcnow() >= challenge.expires_at:
@@ -76,14 +86,17 @@ class OwnershipProofs:
             parsed.verify(signature, domain=self.domain, nonce=challenge.nonce)
         except VerificationError as exc:
             raise ProofRefused(f"the signature does not check out ({type(exc).__name__})") from None
-        except ValueError:
+        except (ValueError, BadSignature):  # e.g. r or s past the curve order
             raise ProofRefused("the signature is malformed") from None
         with self.db.session() as s:  # single use, also under concurrent submissions
             taken = s.execute(update(OwnershipChallenge).where(
                 OwnershipChallenge.id == challenge.id, OwnershipChallenge.used_at.is_(None)).values(used_at=utcnow()))
             if taken.rowcount != 1:
                 raise ProofRefused("this challenge was already used: ask for a new one", "message")
-        owner = self.handles.collection(challenge.collection).functions.ownerOf(challenge.token_id).call()
+        try:
+            owner = self.handles.collection(challenge.collection).functions.ownerOf(challenge.token_id).call()
+        except ContractLogicError:  # ownerOf reverts for a token that no longer exists
+            raise ProofRefused(f"item {challenge.token_id} was burned: nobody holds it now", "message") from None
         if owner != challenge.address:
             with self.db.session() as s:
                 custodial = s.scalar(select(CustodialAccount.customer_id).where(CustodialAccount.address == owner))

@@ -6,13 +6,13 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from eth_utils import is_address, to_checksum_address
 from sqlalchemy import func, select
 
 from ..art.commitment import ContentTree, leaf_hash, verify as verify_proof
 from ..art.content import POLICY_NAMES
 from ..art.render import format_serial
 from ..db import Database
+from ..inputs import MAX_DB_INT, checked_address
 from ..models import Drop, IndexCursor, IndexedCollection, IndexedToken, IndexedTransfer, ItemHash, utcnow
 
 ZERO = "0x" + "00" * 20
@@ -70,9 +70,7 @@ class Verifier:
     def item_json(self, address: str, token_id: int, image_sha256: bytes | None = None,
                   metadata_sha256: bytes | None = None) -> bytes:
         """The answer as JSON bytes, from the cache when the index has not moved since it was computed."""
-        if not is_address(address):
-            raise ValueError("not an Ethereum address")
-        address = to_checksum_address(address)
+        address = checked_address(address)  # AddressError (a ValueError) says why not
         key = (address, token_id, image_sha256, metadata_sha256)
         position, now = self._position(), time.monotonic()
         cached = self._answers.get(key)
@@ -99,16 +97,19 @@ class Verifier:
     def _answer(self, address: str, token_id: int, image_sha256: bytes | None,
                 metadata_sha256: bytes | None) -> dict:
         v = Verdict()
+        # any uint256 is a fair question, but no column holds one past MAX_DB_INT (SQLite raises OverflowError),
+        # and no official token has one: serials end at the edition size
+        storable = token_id <= MAX_DB_INT
         with self.db.session() as s:
             coll = s.get(IndexedCollection, address)
             drop = s.scalar(select(Drop).where(Drop.contract_address == address))
-            token = s.get(IndexedToken, (address, token_id))
-            history = s.execute(select(
+            token = s.get(IndexedToken, (address, token_id)) if storable else None
+            history = [] if not storable else s.execute(select(
                 IndexedTransfer.from_address, IndexedTransfer.to_address, IndexedTransfer.tx_hash,
                 IndexedTransfer.block_number, IndexedTransfer.timestamp,
             ).where(IndexedTransfer.collection == address, IndexedTransfer.token_id == token_id
                     ).order_by(IndexedTransfer.block_number, IndexedTransfer.log_index)).all()
-            stored = s.get(ItemHash, (drop.id, token_id)) if drop is not None else None
+            stored = s.get(ItemHash, (drop.id, token_id)) if drop is not None and storable else None
         answer: dict = {"collection": {"address": address, "official": coll is not None}, "token_id": token_id}
 
         if coll is None:
