@@ -55,7 +55,7 @@ test: setup .venv-fuzz/.installed test-contracts test-backend test-faults test-f
 test-contracts:
 	$(PY) scripts/toolchain/test_contracts.py
 
-test-backend: /usr/lib/postgresql/15/bin/initdb
+test-backend: /usr/lib/postgresql/15/bin/initdb /usr/bin/redis-server
 	pytest -p no:pytest-brownie tests/backend -q
 
 # real worker, indexer and gunicorn processes killed with real signals, against Ganache, Anvil and PostgreSQL
@@ -77,6 +77,12 @@ test-fuzz: setup .venv-fuzz/.installed
 /usr/lib/postgresql/15/bin/initdb:
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+
+# The shared rate-limit test runs its own redis-server on a free port (never a system service); installed (as root)
+# only when /usr/bin/redis-server is missing.
+/usr/bin/redis-server:
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
 
 # Browser tests drive Debian's Chromium (`playwright install` cannot download a browser here), with a CJK font
 # for the Chinese pages; installed (as root) only when /usr/bin/chromium is missing.

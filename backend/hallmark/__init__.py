@@ -17,11 +17,14 @@ def create_app(config: Config | None = None) -> Flask:
 
     from . import api, db
     from .api import bounds
+    from .api import headers, ratelimit
     from .services import Services
 
     database = db.init_app(app)
     bounds.init_app(app)  # first: the blueprints bind its converters
     api.init_app(app)
+    headers.init_app(app)
+    ratelimit.init_app(app)  # after the blueprints: it wraps the views they mark
     try:
         services = Services.build(app.config, database)
     except Exception as exc:  # the app still serves health and public pages, and says why minting is off

@@ -16,13 +16,14 @@ import sys
 import time
 from datetime import date, datetime
 from pathlib import Path
-from urllib.parse import quote
 
 import click
 
 from . import config, devchain
 from .chain import keys
 from .run.commands import register as register_processes
+from .security.commands import register as register_security
+from .security.files import open_private, private_dir
 
 log = logging.getLogger("hallmark.cli")
 POLL = 0.2  # seconds between progress reads
@@ -37,6 +38,9 @@ class _Group(click.Group):
     """Runs the command tree with one-line errors: usage errors, known failures and unexpected ones alike."""
 
     def main(self, args=None, prog_name=None, **extra):
+        # whatever this process and its children (gunicorn, the worker, ganache) create is the owner's alone: keys,
+        # the database, the chain, logs, caches
+        os.umask(0o077)
         _log_to_file()
         try:
             rv = super().main(args, prog_name, standalone_mode=False, **extra)
@@ -231,7 +235,7 @@ class Backend:
     def __init__(self):
         from . import create_app
 
-        config.data_dir().mkdir(parents=True, exist_ok=True)
+        private_dir(config.data_dir())
         self.app = create_app(config.Config(START_WORKERS=False))
         self.db = self.app.extensions["hallmark.db"]
         self._services = None
@@ -300,8 +304,7 @@ class _LogFile(logging.FileHandler):
         self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
 
     def _open(self):
-        Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True)
-        return super()._open()
+        return open_private(Path(self.baseFilename), "a")
 
 
 def _log_to_file() -> None:
@@ -665,7 +668,7 @@ def claim_codes(drop_ref, count, out):
                     batch, codes = result
                 writer = csv.writer(fh)
                 writer.writerow(["code", "claim_url"])
-                writer.writerows([code, f"{base}/claim?code={quote(code)}"] for code in codes)
+                writer.writerows([code, claims.claim_link(base, code)] for code in codes)
         except BaseException:
             out_path.unlink(missing_ok=True)
             raise
@@ -719,3 +722,4 @@ def apikey_create(name, role, out):
 # ====================================================================== the processes (web, worker, indexer, run)
 
 register_processes(main)
+register_security(main)

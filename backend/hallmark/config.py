@@ -42,6 +42,21 @@ class Config:
         # /api/health: a background process is dead without a heartbeat, stalled without progress, this long
         self.HEALTH_DEAD_SECONDS = float(env("HALLMARK_HEALTH_DEAD_SECONDS", "15"))
         self.HEALTH_STALLED_SECONDS = float(env("HALLMARK_HEALTH_STALLED_SECONDS", "120"))
+        # secrets kept outside the database (hallmark.security): None = the data folder's keys/*.key, made once
+        self.RESPONSE_KEY = env("HALLMARK_RESPONSE_KEY")  # seals stored Idempotency-Key responses
+        self.CUSTOMER_ASSERTION_KEY = env("HALLMARK_CUSTOMER_ASSERTION_KEY")  # the bank signs customer assertions
+        # a code-generation response (the codes themselves) can be replayed this long, then never again
+        self.CODES_REPLAY_SECONDS = float(env("HALLMARK_CODES_REPLAY_SECONDS", str(24 * 3600)))
+        # per client address on the public endpoints (Flask-Limiter's notation); shared by every web process
+        # through HALLMARK_RATELIMIT_STORAGE_URI (redis://host:6379), else counted in each process's memory
+        self.RATELIMIT_ENABLED = env("HALLMARK_RATELIMIT_ENABLED", "1") == "1"
+        self.RATELIMIT_STORAGE_URI = env("HALLMARK_RATELIMIT_STORAGE_URI", "memory://")
+        self.RATELIMIT_CLAIMS = env("HALLMARK_RATELIMIT_CLAIMS", "10 per minute")
+        self.RATELIMIT_OWNERSHIP = env("HALLMARK_RATELIMIT_OWNERSHIP", "30 per minute")
+        self.RATELIMIT_IMAGE = env("HALLMARK_RATELIMIT_IMAGE", "10 per minute")
+        self.RATELIMIT_VERIFY = env("HALLMARK_RATELIMIT_VERIFY", "120 per minute")
+        # how many reverse proxies in front append to X-Forwarded-For (0: the header is ignored, the peer counts)
+        self.TRUSTED_PROXIES = int(env("HALLMARK_TRUSTED_PROXIES", "0"))
         for key, value in overrides.items():
             setattr(self, key, value)
 

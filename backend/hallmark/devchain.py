@@ -17,6 +17,7 @@ import requests
 from eth_account import Account
 
 from .config import ROOT
+from .security.files import open_private, private_dir, write_private
 
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
 CHAIN_ID = 1337
@@ -89,13 +90,13 @@ def start(port: int, db_path: Path | None = None, log_path: Path | None = None, 
     if block_time:
         cmd += ["--miner.blockTime", str(block_time)]
     if db_path:
-        db_path.mkdir(parents=True, exist_ok=True)
+        private_dir(db_path)
         cmd += ["--database.dbPath", str(db_path)]
     return _spawn(cmd, url, log_path, detach)
 
 
 def _spawn(cmd: list[str], url: str, log_path: Path | None, detach: bool) -> Chain:
-    out = open(log_path, "ab") if log_path else subprocess.DEVNULL
+    out = open_private(log_path, "ab") if log_path else subprocess.DEVNULL
     process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                start_new_session=detach)
     deadline = time.monotonic() + 60
@@ -132,9 +133,9 @@ def up(data: Path, port: int) -> str:
     url = f"http://127.0.0.1:{port}"
     if is_up(url):
         return f"ganache already running at {url}"
-    data.mkdir(parents=True, exist_ok=True)
+    private_dir(data)
     chain = start(port, db_path=data / "chain", log_path=data / "ganache.log", detach=True)
-    _pidfile(data).write_text(str(chain.process.pid))
+    write_private(_pidfile(data), str(chain.process.pid))
     return f"ganache started at {url} (pid {chain.process.pid}, chain in {data / 'chain'})"
 
 

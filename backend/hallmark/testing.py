@@ -1,6 +1,8 @@
 """A whole local stack for benchmarks and browser tests: a Ganache of its own on a free port, the contracts
 deployed with a fresh funded issuer key into a given data folder, and the real backend configured for it.
-Registers nothing globally (no brownie networks, no files outside the data folder)."""
+Registers nothing globally (no brownie networks, no files outside the data folder). Rate limits are off unless asked
+for (HALLMARK_RATELIMIT_ENABLED=1 / RATELIMIT_ENABLED=True): benchmarks and tests send thousands of requests from
+one address."""
 from __future__ import annotations
 
 import os
@@ -85,7 +87,7 @@ class LocalStack:
         values = {"HALLMARK_DATA_DIR": self.data, "HALLMARK_RPC_URL": self.chain.url, "HALLMARK_NETWORK": NETWORK,
                   "HALLMARK_DEPLOYMENT_FILE": self.data / "deployments" / f"{NETWORK}.json",
                   "HALLMARK_DATABASE_URL": self.database_url, "HALLMARK_ISSUER_KEY": os.environ["HALLMARK_ISSUER_KEY"],
-                  **extra}
+                  "HALLMARK_RATELIMIT_ENABLED": 0, **extra}
         return {k: str(v) for k, v in values.items()}
 
     def live_drop(self, edition: int, slug: str | None = None) -> dict:
@@ -132,7 +134,7 @@ class LocalStack:
     def config(self, **overrides) -> Config:
         return Config(DATA_DIR=self.data, RPC_URL=self.chain.url, NETWORK=NETWORK,
                       DEPLOYMENT_FILE=self.data / "deployments" / f"{NETWORK}.json",
-                      DATABASE_URL=self.database_url, **overrides)
+                      DATABASE_URL=self.database_url, **{"RATELIMIT_ENABLED": False, **overrides})
 
     def app(self, **overrides):
         return create_app(self.config(**overrides))

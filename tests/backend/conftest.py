@@ -83,7 +83,8 @@ def app_for(stack, monkeypatch):
     monkeypatch.setenv("HALLMARK_ISSUER_KEY", stack["issuer_key"])
 
     def make(data_dir: Path, port: int, network: str = CI_NETWORK, **overrides):
-        overrides = {"DATABASE_URL": f"sqlite:///{data_dir / 'hallmark.db'}", **overrides}
+        # rate limits are tested on their own (test_security.py); the other tests send many requests from one address
+        overrides = {"DATABASE_URL": f"sqlite:///{data_dir / 'hallmark.db'}", "RATELIMIT_ENABLED": False, **overrides}
         config = Config(
             DATA_DIR=data_dir, RPC_URL=f"http://127.0.0.1:{port}", NETWORK=network,
             DEPLOYMENT_FILE=data_dir / "deployments" / f"{network}.json", TESTING=True, **overrides,

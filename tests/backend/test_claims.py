@@ -15,6 +15,7 @@ from web3 import Web3
 from hallmark.chain import artifacts
 from hallmark.minting.custody import ENV, CustodyError, CustodyService
 from hallmark.models import Claim, ClaimCode
+from hallmark.security import assertions
 
 from conftest import CI_PORT
 
@@ -49,6 +50,11 @@ def wait_claim(client, claim_id, status="minted", timeout=30):
     raise AssertionError(f"claim not {status}: {claim}")
 
 
+def customer(app, customer_id):
+    """A customer assertion for `customer_id`, as the bank's systems sign one (here with the app's own key)."""
+    return assertions.sign(customer_id, assertions.key_for(app))
+
+
 def refused(reply, status, field, words):
     body = reply.get_json()
     assert reply.status_code == status, body
@@ -73,7 +79,7 @@ def test_codes_are_generated_exported_as_csv_and_stored_hashed(client, staff, ma
     assert list(rows[0]) == ["code", "claim_url"] and len(rows) == 3
     for row in rows:
         assert CODE.match(row["code"])
-        assert row["claim_url"] == f"{app.config['PUBLIC_BASE_URL']}/claim?code={row['code']}"
+        assert row["claim_url"] == f"{app.config['PUBLIC_BASE_URL']}/claim#code={row['code']}"
 
     plain = body["codes"] + [row["code"] for row in rows]
     with app.extensions["hallmark.db"].session() as s:
@@ -116,7 +122,8 @@ def test_claim_is_minted_within_two_seconds_and_can_be_polled(app, client, staff
     assert same.status_code == 200 and same.get_json()["claim_id"] == claim["claim_id"]
     refused(client.post("/api/claims", json={"code": code, "wallet": Account.create().address}),
             409, "code", "already been used")
-    refused(client.post("/api/claims", json={"code": code, "customer_id": "c-1"}), 409, "code", "already been used")
+    refused(client.post("/api/claims", json={"code": code, "customer_assertion": customer(app, "c-1")}),
+            409, "code", "already been used")
     refused(client.post("/api/claims", json={"code": "ABCD-EFGH-JKLM", "wallet": wallet}), 404, "code", "unknown")
     assert client.get("/api/claims/no-such-claim").status_code == 404
     assert coll.functions.totalMinted().call() == 1
@@ -226,10 +233,11 @@ def test_custodial_claims(app, client, staff, make_drop, monkeypatch):
     monkeypatch.delenv(ENV, raising=False)
     drop = make_drop(per_wallet_limit=2)
     first_code, second_code, third_code = codes(client, staff, drop["id"], 3)
-    replies = [client.post("/api/claims", json={"code": c, "customer_id": "cust-42"})
+    replies = [client.post("/api/claims", json={"code": c, "customer_assertion": customer(app, "cust-42")})
                for c in (first_code, second_code)]
-    replies.append(client.post("/api/claims", json={"code": first_code, "customer_id": "cust-42"}))  # a retry
-    replies.append(client.post("/api/claims", json={"code": third_code, "customer_id": "cust-7"}))
+    replies.append(client.post("/api/claims", json={"code": first_code,  # a retry, with a token signed anew
+                                                    "customer_assertion": customer(app, "cust-42")}))
+    replies.append(client.post("/api/claims", json={"code": third_code, "customer_assertion": customer(app, "cust-7")}))
     assert [r.status_code for r in replies] == [202, 202, 200, 202]
     claims = [wait_claim(client, r.get_json()["claim_id"]) for r in replies]
     assert all(c["custodial"] for c in claims)
@@ -280,15 +288,17 @@ def test_custody_seed_from_the_environment(app, tmp_path, monkeypatch):
     assert "tiger" not in str(failure.value) and ENV in str(failure.value)
 
 
-def test_claim_validation_errors_name_the_field(client):
+def test_claim_validation_errors_name_the_field(client, app):
     wallet = Account.create().address
+    token = customer(app, "c-1")
     cases = [
-        ({"code": "X", "wallet": wallet, "customer_id": "c-1"}, {"wallet", "customer_id"}),
-        ({"code": "X"}, {"wallet", "customer_id"}),
+        ({"code": "X", "wallet": wallet, "customer_assertion": token}, {"wallet", "customer_assertion"}),
+        ({"code": "X"}, {"wallet", "customer_assertion"}),
         ({"code": "X", "wallet": "0x123"}, {"wallet"}),
         ({"code": "X", "wallet": "0x" + "0" * 40}, {"wallet"}),
         ({"wallet": wallet}, {"code"}),
-        ({"code": "X", "customer_id": "has spaces"}, {"customer_id"}),
+        ({"code": "X", "customer_id": "c-1"}, {"customer_id"}),  # a bare customer id: never taken on trust
+        ({"code": "X", "customer_assertion": ""}, {"customer_assertion"}),
     ]
     for body, fields in cases:
         reply = client.post("/api/claims", json=body)

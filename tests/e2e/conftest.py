@@ -15,6 +15,7 @@ from werkzeug.serving import make_server
 
 from hallmark.api.auth import create_api_key
 from hallmark.config import ROOT
+from hallmark.run.web import RequestHandler
 from hallmark.testing import LocalStack, deploy_lookalike, free_port
 
 CHROMIUM = "/usr/bin/chromium"  # `playwright install` cannot download here; `make test-e2e` installs Debian's
@@ -38,7 +39,7 @@ def server(stack):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     app = stack.app(PUBLIC_BASE_URL=url, MINT_BATCH_SIZE=50, CLAIM_WINDOW_SECONDS=0.3, INDEX_POLL_SECONDS=0.2)
-    http = make_server("127.0.0.1", port, app, threaded=True)
+    http = make_server("127.0.0.1", port, app, threaded=True, request_handler=RequestHandler)
     thread = threading.Thread(target=http.serve_forever, name="e2e-http", daemon=True)
     thread.start()
     yield SimpleNamespace(url=url, app=app, staff_key=create_api_key(app.extensions["hallmark.db"], "e2e", "marketing"))

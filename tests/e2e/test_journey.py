@@ -7,6 +7,8 @@ import time
 from eth_account import Account
 from playwright.sync_api import expect
 
+from hallmark.security import assertions
+
 from conftest import images_loaded, mint, shoot
 
 
@@ -66,18 +68,33 @@ def generate_codes(page, server):
     with page.expect_download() as download:
         page.click("#codes-form button[type=submit]")
     rows = list(csv.DictReader(open(download.value.path(), encoding="utf-8")))
-    assert len(rows) == 3 and all(r["claim_url"] == f"{server.url}/claim?code={r['code']}" for r in rows)
+    # the code rides in the fragment: browsers never send it to the server, so no access log holds it
+    assert len(rows) == 3 and all(r["claim_url"] == f"{server.url}/claim#code={r['code']}" for r in rows)
     expect(page.locator("#codes-result .codes li")).to_have_count(3)
     return rows
 
 
-def claim_on_phone(phone, claim_url):
+def claim_on_phone(phone, server, claim_url):
+    code = claim_url.rsplit("=", 1)[1]
     phone.goto(claim_url)
-    expect(phone.locator("#code")).to_have_value(claim_url.rsplit("=", 1)[1])
-    phone.fill("#customer_id", "138 0013")
+    expect(phone.locator("#code")).to_have_value(code)
+    assert code not in phone.url  # out of the address bar (and history) at once
+    # opened without the bank's app: the bank cannot keep it for a customer nobody vouched for
+    expect(phone.locator("input[value=custodial]")).to_be_disabled()
+    expect(phone.locator("#custodial-status")).to_contain_text("请在银行 App 中打开")
+
+    # the bank's app opens the link with its signed customer assertion; an expired one is refused
+    key = assertions.key_for(server.app)
+    expired = assertions.sign("13800138000", key, lifetime=60, now=time.time() - 120)
+    phone.goto("about:blank")
+    phone.goto(f"{claim_url}&customer={expired}")
+    expect(phone.locator("input[value=custodial]")).to_be_checked()
     phone.click("#claim-form button[type=submit]")
-    expect(phone.locator("#customer_id-error")).to_contain_text("without spaces")
-    phone.fill("#customer_id", "13800138000")
+    expect(phone.locator(".form-error")).to_contain_text("expired")
+    phone.goto("about:blank")
+    phone.goto(f"{claim_url}&customer={assertions.sign('13800138000', key)}")
+    expect(phone.locator("#custodial-status")).to_contain_text("银行 App 已确认您的身份")
+    assert "customer=" not in phone.url
     phone.click("#claim-form button[type=submit]")
     expect(phone.locator("#progress")).to_be_visible()
     shoot(phone, "claim-progress")
@@ -101,7 +118,7 @@ def test_staff_launch_and_customer_journey(browser, server, page, phone, tmp_pat
     # every staff write carried its own key: a rejected create and its corrected retry, the dry run, the send
     assert writes and all(writes) and len(set(writes)) == len(writes), writes
 
-    claim_on_phone(phone, codes[0]["claim_url"])
+    claim_on_phone(phone, server, codes[0]["claim_url"])
 
     expect(page.locator("#stat-minted")).to_have_text("5 / 20", timeout=10_000)
     expect(page.locator("#stat-claims")).to_have_text("1")

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from ..db import get_db
 from ..minting.drops import content_for
 from ..models import Drop
+from ..security.files import write_private
 from .openapi import answers
 from .schemas import MetadataSchema
 
@@ -36,10 +37,7 @@ def image(address, serial):
         png = cache.read_bytes()
     else:
         png = content_for(drop).image(serial)
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp")
-        tmp.write_bytes(png)
-        tmp.replace(cache)
+        write_private(cache, png)  # 0600 in 0700 folders, like everything under the data folder
     return Response(png, mimetype="image/png", headers={"Cache-Control": CACHE})
 
 

@@ -9,15 +9,20 @@ from flask_smorest import Blueprint, abort
 
 from ..db import get_db
 from ..minting import claims, custody
+from ..security import assertions
 from ..services import get_services
 from .auth import staff_required
 from .drops import refuse_if_chain_replaced
 from .idempotency import idempotent
+from .ratelimit import limited
 from .openapi import answers, errors
 from .schemas import (ClaimCodesQuerySchema, ClaimCodesRequestSchema, ClaimCodesSchema, ClaimCreateSchema,
                       ClaimSchema, CustodialPageSchema, CustodialQuerySchema)
 
 bp = Blueprint("claims", __name__, url_prefix="/api", description="Claim codes, claims and custodial wallets")
+CODES_GONE = ("claim codes are shown only once: this batch could be fetched again with its Idempotency-Key for "
+              "HALLMARK_CODES_REPLAY_SECONDS after it was made, and that time is over (nothing keeps the codes). "
+              "If they were lost, generate new ones")
 
 
 def claim_service() -> claims.ClaimService:
@@ -26,7 +31,7 @@ def claim_service() -> claims.ClaimService:
 
 @bp.route("/drops/<int:drop_id>/claim-codes", methods=["POST"])
 @staff_required("marketing")
-@idempotent()
+@idempotent(replay_seconds="CODES_REPLAY_SECONDS", gone=CODES_GONE)
 @errors(409)
 @answers(201, {"type": "string", "description": "with format=csv: the header `code,claim_url`, then one code a "
                                                 "line"}, content_type="text/csv")
@@ -43,22 +48,31 @@ def claim_codes(data, query, drop_id):
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(("code", "claim_url"))
-    writer.writerows((code, f"{base}/claim?code={code}") for code in batch["codes"])
+    writer.writerows((code, claims.claim_link(base, code)) for code in batch["codes"])
     return Response(out.getvalue(), status=201, mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="claim-codes-{drop_id}-{batch["batch"]}.csv"'})
 
 
 @bp.route("/claims", methods=["POST"])
+@limited("claims")
 @idempotent(required=False)
-@errors(404, 409, 503)
+@errors(403, 404, 409, 503)  # 403: a customer assertion the bank did not sign, or expired
 @bp.arguments(ClaimCreateSchema)
 @bp.response(202, ClaimSchema)
 @bp.alt_response(200, schema=ClaimSchema, description="this code was already claimed by the same wallet/customer")
 def create_claim(data):
-    """Claim a drop's item with a one-time code, to a wallet or (with `customer_id`) to a custodial address the
-    bank holds. The bank pays the gas. Poll `/api/claims/<claim_id>` until `status` is `minted`."""
+    """Claim a drop's item with a one-time code, to a wallet or to a custodial address the bank holds for the
+    customer named by `customer_assertion`: a short-lived token the bank's own systems signed after they
+    authenticated the customer (a bare customer id is refused). The bank pays the gas. Poll
+    `/api/claims/<claim_id>` until `status` is `minted`."""
     refuse_if_chain_replaced()
-    result, created = claim_service().claim(data["code"], wallet=data["wallet"], customer_id=data["customer_id"])
+    customer_id = None
+    if data.get("customer_assertion") is not None:
+        try:
+            customer_id = assertions.verify(data["customer_assertion"], assertions.key_for(current_app))
+        except assertions.AssertionRefused as exc:
+            abort(exc.status, message=str(exc), errors={"json": {"customer_assertion": [str(exc)]}})
+    result, created = claim_service().claim(data["code"], wallet=data["wallet"], customer_id=customer_id)
     return result, (202 if created else 200)
 
 

@@ -5,10 +5,15 @@ since they changed nothing, so a corrected retry may reuse the key.
 Crash-safe: the view receives `g.request_ref` (derived from the key and caller) and stores it on the work it
 commits (the drop, job or mint). A request that died before its response was stored holds the key for a short
 lease; after that a retry runs the view again, which finds the committed work by its ref and answers with its
-real status instead of doing it twice. A client never has to switch keys."""
+real status instead of doing it twice. A client never has to switch keys.
+
+Stored responses are sealed with the response key, which is kept outside the database (hallmark.security.sealing).
+A response that holds secrets shown once (a batch of claim codes) is replayed only for a while
+(`replay_seconds` names the setting); after that a replay is a 410 and the sealed copy is erased."""
 from __future__ import annotations
 
 import hashlib
+import re
 from functools import wraps
 
 from datetime import timedelta
@@ -20,13 +25,17 @@ from sqlalchemy.exc import IntegrityError
 
 from ..db import get_db
 from ..models import IdempotencyRecord, utcnow
+from ..security.sealing import PREFIX, SealError, is_sealed, sealer_for
 from .openapi import add_parameter, add_responses
 
 HEADER = "Idempotency-Key"
 MAX_KEY = 200
 
 
-def idempotent(required: bool = True):
+def idempotent(required: bool = True, replay_seconds: str | None = None, gone: str | None = None):
+    """`replay_seconds`: the config key of how long the stored response may be replayed (default: always);
+    `gone`: the 410 message after that."""
+
     def decorator(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
@@ -57,10 +66,7 @@ def idempotent(required: bool = True):
                 if first.body_hash != body_hash:
                     abort(409, message=f"{HEADER} '{key}' was already used with a different request body")
                 if first.status_code is not None:
-                    replay = Response(first.response, status=first.status_code,
-                                      content_type=first.content_type or "application/json")
-                    replay.headers["Idempotent-Replayed"] = "true"
-                    return replay
+                    return _replay(db, first, replay_seconds, gone)
                 if not _take_over(db, first, lease):
                     abort(409, message=f"a request with {HEADER} '{key}' is still being processed; retry shortly",
                           headers={"Retry-After": str(max(1, int((first.lease_until - utcnow()).total_seconds())))})
@@ -75,8 +81,11 @@ def idempotent(required: bool = True):
             with db.session() as s:
                 record = s.scalar(select(IdempotencyRecord).where(
                     IdempotencyRecord.key == key, IdempotencyRecord.scope == scope))
-                record.status_code, record.response = response.status_code, response.get_data(as_text=True)
+                record.status_code = response.status_code
+                record.response = sealer_for(current_app).seal(response.get_data(as_text=True), _context(key, scope))
                 record.content_type = response.content_type
+            if replay_seconds is not None:
+                _erase_expired(db, replay_seconds)
             return response
 
         add_parameter(wrapper, {
@@ -88,6 +97,45 @@ def idempotent(required: bool = True):
         return wrapper
 
     return decorator
+
+
+def _context(key: str, scope: str) -> str:
+    """What a sealed response is bound to: it opens only as the response of its own record."""
+    return f"{scope}\0{key}"
+
+
+def _replay(db, first: IdempotencyRecord, replay_seconds: str | None, gone: str | None) -> Response:
+    expired = replay_seconds is not None and first.created_at <= utcnow() - timedelta(
+        seconds=current_app.config[replay_seconds])
+    text = None
+    if first.response is not None and not expired:
+        if is_sealed(first.response):
+            try:
+                text = sealer_for(current_app).open(first.response, _context(first.key, first.scope))
+            except SealError:  # another response key: this copy can never be read again
+                text = None
+        elif replay_seconds is None:
+            text = first.response  # stored before responses were sealed
+    if text is None:
+        if first.response is not None:
+            with db.session() as s:
+                s.execute(update(IdempotencyRecord).where(IdempotencyRecord.id == first.id).values(response=None))
+        abort(410, message=gone or f"the response to {HEADER} '{first.key}' is no longer kept: the request was "
+                                   "done; send a new request (with a new key) to do it again")
+    replay = Response(text, status=first.status_code, content_type=first.content_type or "application/json")
+    replay.headers["Idempotent-Replayed"] = "true"
+    return replay
+
+
+def _erase_expired(db, replay_seconds: str) -> None:
+    """Erase this route's stored responses that may no longer be replayed (and any stored unsealed)."""
+    pattern = f"{request.method} {re.sub(r'<[^>]+>', '%', request.url_rule.rule)} %"
+    cutoff = utcnow() - timedelta(seconds=current_app.config[replay_seconds])
+    with db.session() as s:
+        s.execute(update(IdempotencyRecord).where(
+            IdempotencyRecord.scope.like(pattern), IdempotencyRecord.response.is_not(None),
+            (IdempotencyRecord.created_at <= cutoff) | IdempotencyRecord.response.not_like(PREFIX + "%"))
+            .values(response=None))
 
 
 def _fingerprint() -> str:

@@ -36,7 +36,7 @@ def page(template: str, **context):
                            t=lambda key: words.get(key, key), attr=_attr(words), **context)
     response = make_response(html)
     response.headers["Content-Security-Policy"] = CSP
-    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Referrer-Policy"] = "no-referrer"  # e.g. an old claim link's ?code= never travels on
     return response
 
 

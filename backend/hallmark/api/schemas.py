@@ -5,7 +5,7 @@ import base64
 import binascii
 from datetime import timezone
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
 from ..art.content import POLICY_NAMES
 from ..inputs import AddressError, checked_address, hidden_character
@@ -238,14 +238,23 @@ class ClaimCreateSchema(Schema):
     # the zero address would revert the whole `airdrop` batch, failing the other claims that share it
     wallet = Address(load_default=None, validate=validate.NoneOf([ZERO_ADDRESS], error="Cannot hold a token."),
                      metadata={"description": "the claimant's own wallet"})
-    customer_id = fields.String(load_default=None, validate=validate.Regexp(r"^\S{1,64}$", error=(
-        "1-64 characters without spaces.")), metadata={"description": "instead of a wallet: the bank keeps the item"})
+    customer_assertion = fields.String(load_default=None, validate=validate.Length(1, 2048), metadata={
+        "description": "instead of a wallet (the bank then keeps the item): a token the bank's own systems signed "
+                       "for the customer, `base64url(payload).base64url(HMAC-SHA256)` with the payload "
+                       "{sub: customer id, iat, exp (at most 10 minutes later), aud: \"hallmark-claim\"}"})
+
+    @pre_load
+    def _no_bare_customer_id(self, data, **kwargs):
+        if isinstance(data, dict) and "customer_id" in data:
+            raise ValidationError({"customer_id": ["Not accepted: send customer_assertion, a token the bank's "
+                                                   "systems signed for the customer."]})
+        return data
 
     @validates_schema
     def _one_recipient(self, data, **kwargs):
-        if (data["wallet"] is None) == (data["customer_id"] is None):
-            message = "Give exactly one of wallet and customer_id."
-            raise ValidationError({"wallet": [message], "customer_id": [message]})
+        if (data["wallet"] is None) == (data["customer_assertion"] is None):
+            message = "Give exactly one of wallet and customer_assertion."
+            raise ValidationError({"wallet": [message], "customer_assertion": [message]})
 
 
 class ClaimSchema(Schema):

@@ -1,4 +1,5 @@
-"""Front-end libraries served from the npm packages in node_modules: no CDN (the machines have no internet)."""
+"""Front-end libraries served from the npm packages in node_modules (no CDN: the machines have no internet): only
+the files the pages load, named one by one, never a whole package folder."""
 from flask import Blueprint, abort, send_from_directory
 
 from ..config import ROOT
@@ -8,11 +9,16 @@ PACKAGES = {
     "swagger-ui": ROOT / "node_modules" / "swagger-ui-dist",
     "chartjs": ROOT / "node_modules" / "chart.js" / "dist",
 }
+# /docs (api/headers.py) and the staff console (frontend/templates/console.html)
+FILES = {
+    "swagger-ui": {"swagger-ui.css", "swagger-ui-bundle.js"},
+    "chartjs": {"chart.umd.min.js"},
+}
 
 
 @bp.get("/vendor/<package>/<path:filename>")
 def asset(package, filename):
     folder = PACKAGES.get(package)
-    if folder is None:
+    if folder is None or filename not in FILES[package]:
         abort(404)
     return send_from_directory(folder, filename, max_age=86400)

@@ -12,6 +12,7 @@ from ..services import get_services
 from ..verify import images, wallets
 from ..verify.ownership import ProofRefused
 from .idempotency import idempotent
+from .ratelimit import limited
 from .openapi import answers, body, errors, upload
 from .schemas import Address, ChallengeSchema, ImageMatchSchema, ProofSchema, VerdictSchema, WalletPageSchema
 from .schemas import FullMatch, Integer
@@ -60,6 +61,7 @@ def _digest(value: str | None) -> bytes | None:
 
 
 @bp.route("/verify/<string:address>/<uint256:token_id>")
+@limited("verify")
 @errors(503)
 @answers(200, VerdictSchema)
 @bp.arguments(ContentQuery, location="query")
@@ -74,6 +76,7 @@ def verify_item(query, address, token_id):
 
 
 @bp.route("/verify")
+@limited("verify")
 @errors(503)
 @answers(200, VerdictSchema)
 @bp.arguments(CodeQuery, location="query")
@@ -96,6 +99,7 @@ def verify_code(query):
 
 
 @bp.route("/verify/drop/<string:slug>/<uint256:serial>")
+@limited("verify")
 @errors(503)
 @answers(200, VerdictSchema)
 @bp.response(200)
@@ -108,6 +112,7 @@ def verify_drop_serial(slug, serial):
 
 
 @bp.route("/verify/image", methods=["POST"])
+@limited("image")
 @errors(413, 415, 422, 503)
 @body(upload("file", "the picture: PNG, JPEG, WebP or GIF"))
 @answers(200, ImageMatchSchema)
@@ -129,6 +134,7 @@ def verify_image():
 
 
 @bp.route("/ownership/challenge", methods=["POST"])
+@limited("ownership")
 @idempotent(required=False)
 @errors(503)
 @answers(201, ChallengeSchema)
@@ -143,6 +149,7 @@ def ownership_challenge(data):
 
 
 @bp.route("/ownership/verify", methods=["POST"])
+@limited("ownership")
 @errors(403, 503)
 @answers(200, ProofSchema)
 @bp.arguments(ProofRequest)

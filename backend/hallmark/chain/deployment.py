@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .. import config
+from ..security.files import write_private
 
 
 class DeploymentMissing(Exception):
@@ -25,10 +26,8 @@ class Deployment:
     drops: dict[str, dict] = field(default_factory=dict)
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2) + "\n")
-        tmp.replace(path)
+        """Written atomically, readable by its owner only (0600, in 0700 folders it creates)."""
+        write_private(path, json.dumps(asdict(self), indent=2) + "\n")
 
 
 def record_path(network: str) -> Path:

@@ -12,6 +12,8 @@ from pathlib import Path
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from ..security.files import private_dir, write_private
+
 
 class IssuerKeyError(Exception):
     """The issuer key cannot be loaded; the message says which setting to fix (never the key itself)."""
@@ -47,13 +49,11 @@ def create_dev_keystore(keys_dir: Path) -> LocalAccount:
     keystore, pw_file = keys_dir / "issuer.json", keys_dir / "issuer.pass"
     if keystore.exists() and pw_file.exists():
         return Account.from_key(Account.decrypt(json.loads(keystore.read_text()), pw_file.read_text().strip()))
-    keys_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(keys_dir)
     os.chmod(keys_dir, 0o700)
     account = Account.create()
     password = secrets.token_urlsafe(24)
-    pw_file.write_text(password)
-    os.chmod(pw_file, 0o600)
+    write_private(pw_file, password)  # 0600 from the start, never readable by others for a moment
     # a light scrypt cost: this key guards a local test chain, not funds
-    keystore.write_text(json.dumps(Account.encrypt(account.key, password, kdf="scrypt", iterations=2**14)))
-    os.chmod(keystore, 0o600)
+    write_private(keystore, json.dumps(Account.encrypt(account.key, password, kdf="scrypt", iterations=2**14)))
     return account

@@ -9,10 +9,12 @@ import threading
 from pathlib import Path
 
 from eth_account import Account
+from eth_account.hdaccount import key_from_seed, seed_from_mnemonic
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..models import CustodialAccount, Drop, MintItem
+from ..security.files import create_once
 
 ENV = "HALLMARK_CUSTODY_MNEMONIC"
 PATH = "m/44'/60'/0'/0/{index}"
@@ -23,18 +25,10 @@ class CustodyError(Exception):
 
 
 def _create_seed_file(path: Path) -> None:
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     _, phrase = Account.create_with_mnemonic()
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(phrase + "\n")
-    try:
-        os.link(tmp, path)  # atomic and never overwrites: a seed that may already hold tokens must not change
-    except FileExistsError:
-        pass  # another process created it first; everyone uses that one
-    finally:
-        tmp.unlink()
+    # atomic and never overwrites (a seed that may already hold tokens must not change): if another process
+    # created it first, everyone uses that one
+    create_once(path, phrase + "\n")
 
 
 class CustodyService:
@@ -43,6 +37,7 @@ class CustodyService:
         self.seed_file = Path(data_dir) / "keys" / "custody.mnemonic"
         self._lock = threading.Lock()
         self._phrase: str | None = None
+        self._seed: bytes | None = None
 
     def _mnemonic(self) -> str:
         if self._phrase is None:
@@ -59,17 +54,32 @@ class CustodyService:
             self._phrase = phrase
         return self._phrase
 
+    def _address(self, index: int) -> str:
+        if self._seed is None:
+            self._seed = seed_from_mnemonic(self._mnemonic(), "")
+        return Account.from_key(key_from_seed(self._seed, PATH.format(index=index))).address
+
+    @staticmethod
+    def existing_address(s, customer_id: str) -> str | None:
+        """The customer's custodial address if they have one (in the caller's session)."""
+        return s.scalar(select(CustodialAccount.address).where(CustodialAccount.customer_id == customer_id))
+
+    def allocate(self, s, customer_id: str) -> str:
+        """A new custodial account for the customer, in the caller's transaction (so it exists only if that
+        commits). Concurrent allocations collide on the unique columns at flush: the caller retries."""
+        index = (s.scalar(select(func.max(CustodialAccount.id))) or 0) + 1
+        address = self._address(index)
+        s.add(CustodialAccount(id=index, customer_id=customer_id, address=address))
+        s.flush()
+        return address
+
     def address_for(self, customer_id: str) -> str:
-        """The customer's custodial address, created on first use; the same customer always gets the same one."""
+        """The customer's custodial address, created on first use; the same customer always gets the same one
+        (for staff tools: a claim allocates through `allocate`, inside its own transaction)."""
         for _ in range(20):  # max(id) + 1 races between processes: the unique columns decide, the loser re-reads
             try:
                 with self._lock, self.db.session() as s:
-                    address = s.scalar(select(CustodialAccount.address)
-                                       .where(CustodialAccount.customer_id == customer_id))
-                    if address is None:
-                        index = (s.scalar(select(func.max(CustodialAccount.id))) or 0) + 1
-                        address = Account.from_mnemonic(self._mnemonic(), account_path=PATH.format(index=index)).address
-                        s.add(CustodialAccount(id=index, customer_id=customer_id, address=address))
+                    address = self.existing_address(s, customer_id) or self.allocate(s, customer_id)
                 return address
             except IntegrityError:
                 continue

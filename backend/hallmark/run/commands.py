@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from .. import config
+from ..security.files import open_private, private_dir, write_private
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +51,11 @@ def indexer():
 
 
 def gunicorn_command(port: int, workers: int) -> list[str]:
+    """The access log writes each request's path without its query string (%(U)s, not %(r)s): no secret a
+    link may carry in its query (an old printed claim link's ?code=) lands in a log."""
     return [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
             "--threads", "4", "--worker-class", "gthread", "--timeout", "120", "--graceful-timeout", "20",
-            "--access-logfile", "-", "--access-logformat", '%(h)s "%(r)s" %(s)s %(b)s %(M)sms',
+            "--access-logfile", "-", "--access-logformat", '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms',
             "hallmark.run.web:create()"]
 
 
@@ -71,11 +74,11 @@ def run_all(port, workers):
     """Everything on one machine: the web app under gunicorn, the worker and the indexer, each its own process,
     restarted if it dies; Ctrl-C (or `make stop`) stops them all."""
     data = config.data_dir()
-    data.mkdir(parents=True, exist_ok=True)
-    (data / "app.pid").write_text(str(os.getpid()))
+    private_dir(data)
+    write_private(data / "app.pid", str(os.getpid()))
     me = [str(Path(sys.executable).parent / "hallmark")]
     specs = {"worker": me + ["worker"], "indexer": me + ["indexer"], "web": gunicorn_command(port, workers)}
-    logs = {name: open(data / f"{name}.log", "ab") for name in specs}
+    logs = {name: open_private(data / f"{name}.log", "ab") for name in specs}
     children: dict[str, subprocess.Popen] = {}
     stopping = False
 

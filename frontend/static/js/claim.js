@@ -1,9 +1,14 @@
 // Claim an item with a one-time code, to the customer's wallet or kept by the bank (custodial), then follow
-// the mint until the item exists and open its verify page. `?code=` prefills the code (claim links in the
-// bank's CSV exports); `?claim=` resumes following a claim (it is put in the URL, so a reload keeps it).
+// the mint until the item exists and open its verify page.
+// - `#code=` prefills the code: claim links carry it in the fragment, which browsers never send to a server (no
+//   access log sees it). `?code=` (older printed links) still works; either way the code is taken out of the
+//   address bar and history at once, so a reload or a shared URL does not carry it on.
+// - `#customer=` is the customer assertion the bank's app signed when it opened this page: only with it can the
+//   bank keep the item (the page never asks who the customer is).
+// - `?claim=` resumes following a claim (it is put in the URL, so a reload keeps it).
 import { api } from "./api.js";
 import { connectWallet, hasWallet, walletErrorKey } from "./eth.js";
-import { t } from "./i18n.js";
+import { setText, t } from "./i18n.js";
 import { busy, clearErrors, el, fieldError, icon, requireFields, showErrors, sleep, verifyPath } from "./ui.js";
 
 const form = document.getElementById("claim-form");
@@ -11,14 +16,28 @@ const progress = document.getElementById("progress");
 const result = document.getElementById("claim-result");
 const connect = document.getElementById("connect");
 const params = new URLSearchParams(location.search);
+const fragment = new URLSearchParams(location.hash.slice(1));
 const STEPS = ["queued", "sending", "minted"];
 const REDIRECT_MS = 2500;
 
-form.code.value = params.get("code") || "";
+form.code.value = fragment.get("code") || params.get("code") || "";
+const customerAssertion = fragment.get("customer") || "";
+if (params.has("code") || location.hash) {
+  params.delete("code");
+  const rest = params.toString();
+  history.replaceState(null, "", `/claim${rest ? `?${rest}` : ""}`);
+}
+
+const custodialChoice = form.querySelector("input[name=recipient][value=custodial]");
+custodialChoice.disabled = !customerAssertion;
+if (!customerAssertion) form.querySelector("input[name=recipient][value=wallet]").checked = true;
+setText(document.getElementById("custodial-status"),
+  customerAssertion ? "claim.custodial_signed_in" : "claim.custodial_from_app");
 
 function showRecipient() {
   const custodial = form.recipient.value === "custodial";
-  document.getElementById("custodial-fields").hidden = !custodial;
+  // without the bank's assertion, say where the custodial choice comes from whichever is chosen
+  document.getElementById("custodial-fields").hidden = !custodial && Boolean(customerAssertion);
   document.getElementById("wallet-fields").hidden = custodial;
 }
 form.addEventListener("change", showRecipient);
@@ -40,7 +59,7 @@ form.addEventListener("submit", (event) => {
     clearErrors(form);
     const custodial = form.recipient.value === "custodial";
     const body = { code: form.code.value.trim() };
-    if (custodial) body.customer_id = form.customer_id.value.trim();
+    if (custodial) body.customer_assertion = customerAssertion;
     else body.wallet = form.wallet.value.trim();
     try {
       requireFields(body);
