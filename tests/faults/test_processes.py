@@ -40,6 +40,8 @@ def test_health_reports_dead_worker_and_node_outage(pg_url, deck_factory):
     deck.stack.stop_node(signal.SIGKILL)
     down = wait_for(lambda: deck.get("/api/health").json()["processes"]["worker"]["problem"], 15, deck, "problem")
     assert "unreachable" in down and deck.get("/api/health").status_code == 503
+    unknown = deck.get("/api/verify/0x" + "ab" * 20 + "/1")  # a verdict that needs the node: decided by nothing
+    assert unknown.status_code == 503 and "node did not answer" in unknown.json()["message"]
     assert worker.alive()  # it survives the outage
     deck.stack.start_node()
     wait_for(lambda: deck.get("/api/health").status_code == 200, 30, deck, "healthy again")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 
+import requests
 from flask import Flask, jsonify
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
@@ -46,6 +47,12 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(DeploymentMissing)
     def _chain_unavailable(exc):
         return error_response(503, f"the chain is not available: {exc}")
+
+    @app.errorhandler(requests.exceptions.ConnectionError)
+    @app.errorhandler(requests.exceptions.Timeout)
+    def _node_unreachable(exc):
+        # a read that needed the node (an unindexed address, an ownership check) decides nothing when it fails
+        return error_response(503, "the chain is not available: the node did not answer; try again shortly")
 
     @app.errorhandler(SendError)
     def _send_error(exc):
