@@ -15,7 +15,7 @@ from .auth import staff_required
 from .drops import refuse_if_chain_replaced
 from .idempotency import idempotent
 from .ratelimit import limited
-from .openapi import answers, errors
+from .openapi import answers, errors, link
 from .schemas import (ClaimCodesQuerySchema, ClaimCodesRequestSchema, ClaimCodesSchema, ClaimCreateSchema,
                       ClaimSchema, CustodialPageSchema, CustodialQuerySchema)
 
@@ -57,6 +57,7 @@ def claim_codes(data, query, drop_id):
 @limited("claims")
 @idempotent(required=False)
 @errors(403, 404, 409, 503)  # 403: a customer assertion the bank did not sign, or expired
+@link((200, 202), "claim", "/api/claims/{claim_id}", claim_id="$response.body#/claim_id")
 @bp.arguments(ClaimCreateSchema)
 @bp.response(202, ClaimSchema)
 @bp.alt_response(200, schema=ClaimSchema, description="this code was already claimed by the same wallet/customer")

@@ -17,7 +17,7 @@ from ..run.status import worker_problem
 from ..services import ChainUnavailable, get_services
 from .auth import staff_required
 from .idempotency import idempotent
-from .openapi import body, errors, upload
+from .openapi import body, errors, link, upload
 from .schemas import (AirdropQuerySchema, AirdropSchema, DropCreateSchema, DropSchema, JobSchema, MintResultSchema,
                       MintSchema, RowReportSchema)
 
@@ -65,6 +65,7 @@ class Drops(MethodView):
     @staff_required("marketing")
     @idempotent()
     @errors(409, 503)
+    @link(202, "drop", "/api/drops/{drop_id}", drop_id="$response.body#/id")
     @bp.arguments(DropCreateSchema)
     @bp.response(202, DropSchema)
     def post(self, data):
@@ -118,6 +119,7 @@ def _set_paused(drop_id: int, paused: bool):
 @staff_required("marketing")
 @idempotent()
 @errors(409, 503)
+@link((200, 202), "mint", "/api/mints/{item_id}", item_id="$response.body#/item_id")
 @bp.arguments(MintSchema)
 @bp.response(200, MintResultSchema)
 @bp.alt_response(202, schema=MintResultSchema, description="still being minted: poll /api/mints/<item_id>")
@@ -153,6 +155,7 @@ def mint_result(item_id: int) -> dict:
 @staff_required("marketing")
 @idempotent()
 @errors(409, 422, 503)
+@link(202, "job", "/api/jobs/{job_id}", job_id="$response.body#/id")
 @body({"application/json": {"schema": AirdropSchema},
        **upload("file", "CSV: addresses in the first column, an optional header row (address, wallet or recipient)")})
 @bp.arguments(AirdropQuerySchema, location="query")

@@ -99,7 +99,22 @@ def answers(status: int, schema, description: str | None = None, content_type: s
         if description:
             response["description"] = description
         manual = _doc(view).setdefault("manual_doc", {})
-        manual.setdefault("responses", {})[status] = response
+        manual.setdefault("responses", {}).setdefault(status, {}).update(response)
+        return view
+
+    return decorator
+
+
+def link(statuses, name: str, path: str, method: str = "get", **parameters: str):
+    """Decorator: an OpenAPI link from the view's answers with these statuses to the operation at `path`, its
+    parameters taken from the answer (`"$response.body#/id"`), for clients and schemathesis' stateful phase."""
+
+    def decorator(view):
+        ref = "#/paths/" + path.replace("~", "~0").replace("/", "~1") + "/" + method
+        responses = _doc(view).setdefault("manual_doc", {}).setdefault("responses", {})
+        for status in (statuses if isinstance(statuses, (list, tuple)) else (statuses,)):
+            responses.setdefault(status, {}).setdefault("links", {})[name] = {
+                "operationRef": ref, "parameters": parameters}
         return view
 
     return decorator
@@ -115,7 +130,8 @@ def upload(field: str = "file", description: str = "") -> dict:
 class ContractPlugin(BasePlugin):
     """Errors that do not depend on a view's code: Flask's router answers 404 for a path whose parameters do not
     match their converters (and a view for one naming nothing), 422 for an integer above its converter's maximum
-    (api/bounds.py); a request body can be malformed (400) or too large (413)."""
+    (api/bounds.py); a URL with parameters can be too long (414); a request body can be malformed (400) or too
+    large (413)."""
 
     def operation_helper(self, path=None, operations=None, rule=None, **kwargs):
         converters = getattr(rule, "_converters", {}) if rule is not None else {}
@@ -129,6 +145,8 @@ class ContractPlugin(BasePlugin):
                 codes.append(404)
             if bounded:
                 codes.append(422)
+            if converters or any(p.get("in") == "query" for p in operation.get("parameters", [])):
+                codes.append(414)  # gunicorn refuses a request line over 4094 bytes (run/gunicorn_worker.py)
             if "requestBody" in operation:
                 codes += [400, 413]
             for code in codes:

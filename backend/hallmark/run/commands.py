@@ -54,7 +54,8 @@ def gunicorn_command(port: int, workers: int) -> list[str]:
     """The access log writes each request's path without its query string (%(U)s, not %(r)s): no secret a
     link may carry in its query (an old printed claim link's ?code=) lands in a log."""
     return [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-            "--threads", "4", "--worker-class", "gthread", "--timeout", "120", "--graceful-timeout", "20",
+            "--threads", "4", "--worker-class", "hallmark.run.gunicorn_worker.ThreadWorker",  # gthread, JSON errors
+            "--timeout", "120", "--graceful-timeout", "20",
             "--access-logfile", "-", "--access-logformat", '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms',
             "hallmark.run.web:create()"]
 
