@@ -93,7 +93,8 @@ def idempotent(required: bool = True, replay_seconds: str | None = None, gone: s
             "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY},
             "description": "a key of the client's choosing for this request: a retry with the same key and body "
                            "answers the first response (Idempotent-Replayed: true) instead of doing it again"})
-        add_responses(wrapper, 400, 409)  # 400: missing (when required) or too long; 409: another body, or running
+        # 400: missing (when required) or too long; 409: another body, or still running; 410: no longer replayable
+        add_responses(wrapper, 400, 409, 410)
         return wrapper
 
     return decorator

@@ -24,8 +24,6 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .openapi import add_responses
 
-from .openapi import add_responses
-
 GROUPS = {"claims": "RATELIMIT_CLAIMS", "ownership": "RATELIMIT_OWNERSHIP", "image": "RATELIMIT_IMAGE",
           "verify": "RATELIMIT_VERIFY"}
 MARK = "_hallmark_rate_limit"
