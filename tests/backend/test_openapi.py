@@ -182,3 +182,23 @@ def test_405_names_the_allowed_methods(bare_app):
     assert {m.strip() for m in reply.headers["Allow"].split(",")} >= {"GET", "POST"}
     reply = client.put("/api/claims")
     assert reply.status_code == 405 and "POST" in reply.headers["Allow"]
+
+
+def test_gunicorns_own_errors_are_json():
+    """A request line too long is refused by gunicorn before the app sees it: still the API's error body."""
+    import json
+    import socket
+
+    from hallmark.run.commands import gunicorn_command
+    from hallmark.run.gunicorn_worker import write_json_error
+
+    assert "hallmark.run.gunicorn_worker.ThreadWorker" in gunicorn_command(5000, 2)
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        write_json_error(ours, 414, "URI Too Long", "Request Line is too large (5030 > 4094)")
+        ours.shutdown(socket.SHUT_WR)
+        raw = b"".join(iter(lambda: theirs.recv(4096), b""))
+    head, body = raw.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 414 URI Too Long") and b"Content-Type: application/json" in head
+    assert json.loads(body) == {"code": 414, "status": "URI Too Long",
+                                "message": "Request Line is too large (5030 > 4094)"}
