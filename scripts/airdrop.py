@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 from hallmark import config
 from hallmark.minting.jobs import parse_recipients
+from hallmark.security.files import private_dir, write_private
 
 from scripts.common import fail, find_drop, issuer, require_record
 
@@ -62,7 +63,7 @@ def main(drop: str, csv_path: str, batch_size: str = "500"):
         fail(f"{len(todo)} rows to send but only {remaining} items of the drop remain; nothing was sent")
 
     account = issuer()
-    state_file.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(state_file.parent)  # the recipients' progress: owner-only, like everything under the data folder
     with tqdm(total=len(recipients), initial=state["done"], desc="Airdropping", unit="item") as bar:
         while state["done"] < len(recipients):
             start = state["done"]
@@ -89,6 +90,4 @@ def main(drop: str, csv_path: str, batch_size: str = "500"):
 
 
 def _save(path: Path, state: dict) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(state, indent=1))
-    tmp.replace(path)
+    write_private(path, json.dumps(state, indent=1))  # atomic, 0600

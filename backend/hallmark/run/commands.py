@@ -13,6 +13,7 @@ import click
 
 from .. import config
 from ..security.files import open_private, private_dir, write_private
+from ..security.files import open_private, private_dir, write_private
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,17 @@ def indexer():
     _loop_process(lambda cfg, db: IndexerLoop(cfg, db, refuse_second=db.is_sqlite))
 
 
+def _note_rate_limits(workers: int) -> None:
+    """Say so when several web processes will count rate limits each on its own (no shared storage)."""
+    cfg = config.Config()
+    if workers > 1 and cfg.RATELIMIT_ENABLED and cfg.RATELIMIT_STORAGE_URI.startswith("memory"):
+        click.echo(f"note: rate limits are counted by each of the {workers} web processes on its own; set "
+                   "HALLMARK_RATELIMIT_STORAGE_URI=redis://host:6379/0 to share them", err=True)
+
+
 def gunicorn_command(port: int, workers: int) -> list[str]:
+    """The access log writes each request's path without its query string (%(U)s, not %(r)s): no secret a
+    link may carry in its query (an old printed claim link's ?code=) lands in a log."""
     """The access log writes each request's path without its query string (%(U)s, not %(r)s): no secret a
     link may carry in its query (an old printed claim link's ?code=) lands in a log."""
     return [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
@@ -65,6 +76,7 @@ def gunicorn_command(port: int, workers: int) -> list[str]:
 @click.option("--workers", default=2, show_default=True, help="gunicorn worker processes")
 def web(port, workers):
     """The web app under gunicorn (no background loops: run `hallmark worker` and `hallmark indexer` too)."""
+    _note_rate_limits(workers)
     os.execv(gunicorn_command(port, workers)[0], gunicorn_command(port, workers))
 
 
@@ -74,6 +86,7 @@ def web(port, workers):
 def run_all(port, workers):
     """Everything on one machine: the web app under gunicorn, the worker and the indexer, each its own process,
     restarted if it dies; Ctrl-C (or `make stop`) stops them all."""
+    _note_rate_limits(workers)
     data = config.data_dir()
     private_dir(data)
     write_private(data / "app.pid", str(os.getpid()))
