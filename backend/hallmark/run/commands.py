@@ -13,7 +13,6 @@ import click
 
 from .. import config
 from ..security.files import open_private, private_dir, write_private
-from ..security.files import open_private, private_dir, write_private
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +59,6 @@ def _note_rate_limits(workers: int) -> None:
 
 
 def gunicorn_command(port: int, workers: int) -> list[str]:
-    """The access log writes each request's path without its query string (%(U)s, not %(r)s): no secret a
-    link may carry in its query (an old printed claim link's ?code=) lands in a log."""
     """The access log writes each request's path without its query string (%(U)s, not %(r)s): no secret a
     link may carry in its query (an old printed claim link's ?code=) lands in a log."""
     return [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
