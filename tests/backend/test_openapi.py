@@ -202,3 +202,13 @@ def test_gunicorns_own_errors_are_json():
     assert head.startswith(b"HTTP/1.1 414 URI Too Long") and b"Content-Type: application/json" in head
     assert json.loads(body) == {"code": 414, "status": "URI Too Long",
                                 "message": "Request Line is too large (5030 > 4094)"}
+
+
+def test_multipart_part_without_a_name_is_a_client_error(bare_app):
+    """Found by the fuzz run: a part with no name (None to werkzeug) broke the idempotency fingerprint's sort."""
+    staff = {"Authorization": "Bearer " + create_api_key(bare_app.extensions["hallmark.db"], "t", "admin"),
+             "Idempotency-Key": "nameless", "Content-Type": "multipart/form-data; boundary=b"}
+    body = (b'--b\r\nContent-Disposition: form-data\r\n\r\nx\r\n'
+            b'--b\r\nContent-Disposition: form-data; name="c"\r\n\r\ny\r\n--b--\r\n')
+    reply = bare_app.test_client().post("/api/drops/1/airdrops", data=body, headers=staff)
+    assert reply.status_code == 422 and reply.get_json()["code"] == 422

@@ -144,16 +144,21 @@ def _fingerprint() -> str:
     (each request draws its own boundary, so the raw bytes differ)."""
     digest = hashlib.sha256(request.query_string + b"\0" + request.mimetype.encode() + b"\0")
     if request.mimetype == "multipart/form-data":
-        for name in sorted(request.form):
+        for name in _sorted_names(request.form):
             for value in request.form.getlist(name):
                 digest.update(f"{name}={value}\0".encode())
-        for name in sorted(request.files):
+        for name in _sorted_names(request.files):
             for upload in request.files.getlist(name):
                 digest.update(f"{name}\0".encode() + upload.read() + b"\0")
                 upload.seek(0)
     else:
         digest.update(request.get_data())
     return digest.hexdigest()
+
+
+def _sorted_names(fields) -> list:
+    """Multipart field names in a stable order; a part without a name (None to werkzeug) first."""
+    return sorted(fields, key=lambda name: (name is not None, name or ""))
 
 
 def _take_over(db, first: IdempotencyRecord, lease: timedelta) -> bool:
