@@ -76,6 +76,10 @@ def generate_codes(page, server):
 
 def claim_on_phone(phone, server, claim_url):
     code = claim_url.rsplit("=", 1)[1]
+    phone.goto(claim_url.replace("#code=", "?code="))  # as printed before: still read, and taken out of the URL
+    expect(phone.locator("#code")).to_have_value(code)
+    assert phone.url.endswith("/claim")
+    phone.goto("about:blank")  # (from /claim, the fragment link would only scroll: load it afresh)
     phone.goto(claim_url)
     expect(phone.locator("#code")).to_have_value(code)
     assert code not in phone.url  # out of the address bar (and history) at once
