@@ -53,6 +53,10 @@ def test_two_of_every_kind(pg_url, deck_factory):
     for kind in ("worker", "worker", "indexer", "indexer"):
         deck.procs.spawn(kind)
     deck.web(workers=4)
+    deadline = time.monotonic() + 60  # both of each kind report in: one active, one standing by
+    while not all((p := active(deck, kind))["alive"] and p["standby"] == 1 for kind in ("worker", "indexer")):
+        assert time.monotonic() < deadline, deck.logs()
+        time.sleep(0.3)
     airdropped = fresh_addresses(b"two-airdrop", 400)
     job_id = deck.post(f"/api/drops/{drop['id']}/airdrops", "job", json={"recipients": airdropped}).json()["id"]
     singles = fresh_addresses(b"two-single", 20)
