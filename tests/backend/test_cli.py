@@ -149,7 +149,7 @@ def test_errors_are_one_line(cli, tmp_path, data_dir):
 
     assert one_line_error(cli("mint", "no-such-drop", Account.create().address)) == (
         "error: unknown drop 'no-such-drop' (known drops: none yet)")
-    assert one_line_error(cli("mint", "no-such-drop", "0x1234")) == "error: address: Not a valid Ethereum address."
+    assert one_line_error(cli("mint", "no-such-drop", "0x1234")) == "error: address: Not an Ethereum address."
     assert "does not exist" in one_line_error(cli("airdrop", "no-such-drop", tmp_path / "missing.csv"))
 
     # no chain at the configured URL
