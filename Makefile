@@ -93,11 +93,12 @@ test-fuzz: setup .venv-fuzz/.installed
 test-e2e: setup /usr/bin/chromium
 	pytest -p no:pytest-brownie tests/e2e -q
 
-bench: setup
+bench: setup /usr/lib/postgresql/15/bin/initdb
 	$(PY) bench/gas.py
 	$(PY) bench/airdrop.py
 	$(PY) bench/claims.py
 	$(PY) bench/lookup.py
+	$(PY) bench/serving.py
 
 clean: stop
 	rm -rf build reports $(HALLMARK_DATA_DIR)

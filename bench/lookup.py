@@ -1,43 +1,33 @@
-"""Read-side benchmark: wallet lookup and verify throughput, each beside its baseline in the same run.
+"""Read-side benchmark: wallet lookup beside its baseline in the same run.
 
-1. Wallet lookup for a wallet holding 1,000 items among 100,000 indexed tokens: median time inside the server
-   (the Flask request, from routing to JSON), beside the same answer computed from the chain alone (Transfer
-   logs to the wallet, then ownerOf for each candidate).
-2. Verify requests per second beside a bare Flask JSON endpoint, both served by the same threaded server in
-   its own process, with the same client load.
+Wallet lookup for a wallet holding 1,000 items among 100,000 indexed tokens: median time inside the server (the
+Flask request, from routing to JSON), beside the same answer computed from the chain alone (Transfer logs to the
+wallet, then ownerOf for each candidate). Verify throughput under the production server: bench/serving.py.
 
-    python bench/lookup.py [--indexed 100000] [--held 1000] [--seconds 5]
+    python bench/lookup.py [--indexed 100000] [--held 1000]
 """
 from __future__ import annotations
 
 import argparse
-import logging
-import multiprocessing
-import random
 import statistics
 import tempfile
-import threading
 import time
 from datetime import datetime
 from pathlib import Path
 
-import requests
 from eth_utils import to_checksum_address
-from flask import jsonify
 from sqlalchemy import insert
 from web3 import Web3
-from werkzeug.serving import make_server
 
-from hallmark import create_app
 from hallmark.api.auth import create_api_key
 from hallmark.chain import artifacts
-from hallmark.config import ROOT, Config
+from hallmark.config import ROOT
 from hallmark.indexer.follower import CREATED, TRANSFER
 from hallmark.models import IndexedCollection, IndexedToken
-from hallmark.testing import LocalStack, free_port, fresh_addresses, say
+from hallmark.testing import LocalStack, fresh_addresses, say
 
 
-TARGET_LOOKUP_MS, TARGET_VERIFY_SHARE = 5.0, 0.70
+TARGET_LOOKUP_MS = 5.0
 
 
 def fill_index(app, wallet: str, indexed: int, already: int) -> None:
@@ -96,46 +86,10 @@ def lookup_from_chain(w3: Web3, registry: str, wallet: str, held: int, runs: int
     return statistics.median(times)
 
 
-def serve(config: Config, port: int, ready) -> None:
-    """The server process: the real app (no workers) plus a bare JSON route, on werkzeug's threaded server."""
-    app = create_app(config)
-
-    @app.get("/bench/bare")
-    def bare():
-        return jsonify({"ok": True, "verdict": "authentic"})
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log: it would dominate the timing
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    ready.set()
-    server.serve_forever()
-
-
-def load(url_for, seconds: float, threads: int = 8) -> float:
-    """Requests per second from `threads` keep-alive clients hitting url_for(i) for `seconds`."""
-    done, stop = [0] * threads, time.monotonic() + seconds
-
-    def worker(n):
-        session = requests.Session()
-        i = n
-        while time.monotonic() < stop:
-            reply = session.get(url_for(i))
-            assert reply.status_code == 200, reply.text[:200]
-            done[n] += 1
-            i += threads
-
-    pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    return sum(done) / seconds
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--indexed", type=int, default=100_000)
     parser.add_argument("--held", type=int, default=1000)
-    parser.add_argument("--seconds", type=float, default=5)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp, LocalStack(Path(tmp)) as bench:
@@ -153,41 +107,18 @@ def main():
         chain_ms = lookup_from_chain(bench.w3, bench.record.registry, wallet, args.held)
 
         app.extensions["hallmark.services"].stop()
-        port = free_port()
-        ready = multiprocessing.Event()
-        server = multiprocessing.Process(target=serve, args=(bench.config(START_WORKERS=False), port, ready),
-                                         daemon=True)
-        server.start()
-        ready.wait(60)
-        base = f"http://127.0.0.1:{port}"
-        address = drop["contract_address"]
-        say("measuring verify throughput")
-        for token_id in range(1, args.held + 1):  # steady state: each item has been verified once before
-            requests.get(f"{base}/api/verify/{address}/{token_id}").raise_for_status()
-        verify_rps = load(lambda i: f"{base}/api/verify/{address}/{random.randint(1, args.held)}", args.seconds)
-        # a random image digest makes every request a cache miss: the whole verdict is computed each time
-        cold_rps = load(lambda i: f"{base}/api/verify/{address}/{random.randint(1, args.held)}"
-                                  f"?image_sha256=0x{random.getrandbits(256):064x}", args.seconds)
-        bare_rps = load(lambda i: f"{base}/bench/bare", args.seconds)
-        server.terminate()
 
     rows = [
         ("wallet lookup, 1 page of 100 (median, in server)", f"{page_ms:.2f} ms", f"{chain_ms:.0f} ms (from chain)",
          f"<= {TARGET_LOOKUP_MS} ms", page_ms <= TARGET_LOOKUP_MS),
         ("wallet lookup, all 1,000 items in 10 pages (median)", f"{walk_ms:.1f} ms", f"{chain_ms:.0f} ms (from chain)",
          "-", None),
-        ("verify requests per second (each item verified before)", f"{verify_rps:.0f}/s",
-         f"{bare_rps:.0f}/s (bare Flask JSON)", f">= {TARGET_VERIFY_SHARE:.0%} of bare",
-         verify_rps >= TARGET_VERIFY_SHARE * bare_rps),
-        ("verify requests per second (every verdict computed afresh)", f"{cold_rps:.0f}/s",
-         f"{bare_rps:.0f}/s (bare Flask JSON)", "-", None),
     ]
     table = ["| measurement | Hallmark | baseline | target | within |", "|---|---:|---:|---:|:---:|"]
     table += [f"| {a} | {b} | {c} | {d} | {'-' if e is None else 'yes' if e else 'NO'} |" for a, b, c, d, e in rows]
     table.append(f"\n{args.indexed:,} tokens indexed, {args.held:,} held by the wallet; the chain baseline scans a "
-                 f"chain holding only the {args.held + 100:,} real tokens; verify is {verify_rps / bare_rps:.0%} "
-                 "of bare when its answer is cached (per index position), "
-                 f"{cold_rps / bare_rps:.0%} when every verdict is computed afresh.")
+                 f"chain holding only the {args.held + 100:,} real tokens. Verify throughput: "
+                 "bench/results/serving.md.")
     out = "\n".join(table)
     print(out)
     (ROOT / "bench" / "results").mkdir(exist_ok=True)
