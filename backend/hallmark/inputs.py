@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
-from eth_utils import is_checksum_address, to_checksum_address
+from eth_utils import to_checksum_address
 
 UINT256_MAX = 2**256 - 1  # the largest ERC-721 token id
 MAX_DB_INT = 2**31 - 1  # the largest id or token id an Integer column holds (int4 on PostgreSQL)
@@ -27,10 +28,15 @@ def checked_address(value: str) -> str:
     and a one-character typo would send the item to an address nobody holds."""
     if not isinstance(value, str) or not HEX_ADDRESS.fullmatch(value):
         raise AddressError(NOT_AN_ADDRESS)
-    digits = value[2:]
-    if digits != digits.lower() and digits != digits.upper() and not is_checksum_address(value):
+    return _checksummed(value)
+
+
+@lru_cache(maxsize=65_536)  # verify and wallet pages ask for the same addresses again and again: one keccak each
+def _checksummed(value: str) -> str:
+    digits, checksummed = value[2:], to_checksum_address(value)
+    if digits != digits.lower() and digits != digits.upper() and value != checksummed:
         raise AddressError(CHECKSUM_MISMATCH)
-    return to_checksum_address(value)
+    return checksummed
 
 
 def hidden_character(text: str, allow: str = "") -> str | None:
