@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from abc import ABC, abstractmethod
 
 from ..chain.sender import NodeUnavailable
 from ..db import Database
@@ -14,7 +15,7 @@ from .leases import DbLease, Heartbeat, LeaseHeld, holder_id
 log = logging.getLogger(__name__)
 
 
-class LeasedLoop:
+class LeasedLoop(ABC):
     kind = "process"
 
     def __init__(self, config: dict, db: Database, refuse_second: bool = False):
@@ -26,12 +27,13 @@ class LeasedLoop:
         self.tick = 0.1
         self._stop = threading.Event()
 
+    @abstractmethod
     def lease_name(self) -> str:
-        raise NotImplementedError
+        """The job this process competes for (one active holder at a time)."""
 
+    @abstractmethod
     def step(self) -> bool:
         """One unit of work as the active process; True when it made progress (loop again at once)."""
-        raise NotImplementedError
 
     def on_stop(self) -> None:
         pass
