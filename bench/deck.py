@@ -22,7 +22,8 @@ from sqlalchemy import func, select
 from web3 import Web3
 
 from hallmark import devchain, devdb
-from hallmark.api.auth import create_api_key
+from hallmark.access.keys import create_api_key
+from hallmark.access.permissions import KEY_SCOPES
 from hallmark.chain import artifacts
 from hallmark.db import Database
 from hallmark.models import IndexedToken
@@ -114,7 +115,7 @@ class Deck:
             self.stack = LocalStack(self.tmp / "data", database_url=self.database_url).__enter__()
             self.db = Database(self.database_url)
             self.db.upgrade()
-            self.staff = {"Authorization": "Bearer " + create_api_key(self.db, "bench", "admin")}
+            self.staff = {"Authorization": "Bearer " + create_api_key(self.db, "bench", scopes=KEY_SCOPES)}
             self.procs = Processes(self.stack.env(**self.env), self.tmp / "logs")
             self.http = requests.Session()
             self.web_port = free_port()

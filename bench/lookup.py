@@ -19,7 +19,8 @@ from eth_utils import to_checksum_address
 from sqlalchemy import insert
 from web3 import Web3
 
-from hallmark.api.auth import create_api_key
+from hallmark.access.keys import create_api_key
+from hallmark.access.permissions import KEY_SCOPES
 from hallmark.chain import artifacts
 from hallmark.config import ROOT
 from hallmark.indexer.follower import CREATED, TRANSFER
@@ -95,7 +96,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp, LocalStack(Path(tmp)) as bench:
         app = bench.app()
         client, staff = app.test_client(), {"Authorization": "Bearer " + create_api_key(
-            app.extensions["hallmark.db"], "bench", "admin")}
+            app.extensions["hallmark.db"], "bench", scopes=KEY_SCOPES)}
         drop = bench.create_drop(client, staff, edition=args.held + 100)
         wallet = fresh_addresses(b"wallet", 1)[0]
         say(f"minting {args.held} items to the wallet and 100 to others")

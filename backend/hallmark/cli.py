@@ -21,6 +21,7 @@ import click
 
 from . import config, devchain
 from .chain import keys
+from .access.permissions import ROLES
 from .run.commands import register as register_processes
 from .security.commands import register as register_security
 from .security.files import open_private, private_dir
@@ -686,11 +687,11 @@ def apikey():
 
 @apikey.command("create")
 @click.option("--name", required=True, help="who or what uses the key")
-@click.option("--role", required=True, type=click.Choice(["admin", "marketing"]))
+@click.option("--role", required=True, type=click.Choice(list(ROLES)))
 @click.option("--out", "out", metavar="FILE", help="write the key to this new file (mode 600) instead of printing it")
 def apikey_create(name, role, out):
     """Create an API key; it is shown (or written) once and only its hash is kept."""
-    from .api.auth import create_api_key
+    from .access.keys import create_api_key
 
     from .inputs import hidden_character
 

@@ -57,6 +57,20 @@ class Config:
         self.RATELIMIT_VERIFY = env("HALLMARK_RATELIMIT_VERIFY", "120 per minute")
         # how many reverse proxies in front append to X-Forwarded-For (0: the header is ignored, the peer counts)
         self.TRUSTED_PROXIES = int(env("HALLMARK_TRUSTED_PROXIES", "0"))
+        # staff sign-in: sessions end after this long idle or at the latest after SESSION_MAX_SECONDS; an account
+        # is locked for LOGIN_LOCK_SECONDS after LOGIN_MAX_FAILURES wrong passwords or codes in a row
+        self.SESSION_IDLE_SECONDS = float(env("HALLMARK_SESSION_IDLE_SECONDS", str(30 * 60)))
+        self.SESSION_MAX_SECONDS = float(env("HALLMARK_SESSION_MAX_SECONDS", str(12 * 3600)))
+        self.LOGIN_MAX_FAILURES = int(env("HALLMARK_LOGIN_MAX_FAILURES", "5"))
+        self.LOGIN_LOCK_SECONDS = float(env("HALLMARK_LOGIN_LOCK_SECONDS", str(15 * 60)))
+        # maker-checker: which requests wait for a second person (drop, airdrop, mint, pause), and airdrops with
+        # fewer recipients than APPROVAL_AIRDROP_MIN go without one; strict by default: all four, every airdrop
+        self.APPROVALS = tuple(a for a in env("HALLMARK_APPROVALS", "drop,airdrop,mint,pause").split(",") if a)
+        self.APPROVAL_AIRDROP_MIN = int(env("HALLMARK_APPROVAL_AIRDROP_MIN", "0"))
+        # webhooks: a delivery is retried with backoff (doubling from WEBHOOK_RETRY_SECONDS) up to this many times
+        self.WEBHOOK_MAX_ATTEMPTS = int(env("HALLMARK_WEBHOOK_MAX_ATTEMPTS", "12"))
+        self.WEBHOOK_RETRY_SECONDS = float(env("HALLMARK_WEBHOOK_RETRY_SECONDS", "5"))
+        self.WEBHOOK_TIMEOUT_SECONDS = float(env("HALLMARK_WEBHOOK_TIMEOUT_SECONDS", "5"))
         for key, value in overrides.items():
             setattr(self, key, value)
 

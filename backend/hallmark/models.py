@@ -1,4 +1,5 @@
-"""Typed SQLAlchemy 2 models. Drops, the mint queue and its transactions, claims, idempotency, API keys."""
+"""Typed SQLAlchemy 2 models. Drops, the mint queue and its transactions, claims, idempotency, API keys; staff,
+approvals and the audit trail live in access.models, webhooks in webhooks.models (both registered below)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -52,6 +53,7 @@ class Drop(Base):
     create_tx_id: Mapped[int | None] = mapped_column(ForeignKey("chain_txs.id"))
     pause_wanted: Mapped[bool | None]  # set by staff, carried out on chain by the worker
     request_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
+    audit_id: Mapped[int | None] = mapped_column(ForeignKey("audit_entries.id"))  # the entry that caused it
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -93,6 +95,8 @@ class ChainTx(Base):
     block_hash: Mapped[str | None] = mapped_column(String(66))
     gas_used: Mapped[int | None]
     error: Mapped[str | None] = mapped_column(Text)
+    # the audit entry that caused it (drop creation, pause, redemption); batched mints link through their items
+    audit_id: Mapped[int | None] = mapped_column(ForeignKey("audit_entries.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     mined_at: Mapped[datetime | None]
 
@@ -147,6 +151,7 @@ class AirdropJob(Base):
     drop_id: Mapped[int] = mapped_column(ForeignKey("drops.id"))
     total: Mapped[int]
     request_ref: Mapped[str | None] = mapped_column(String(64), unique=True)  # the idempotent request that made it
+    audit_id: Mapped[int | None] = mapped_column(ForeignKey("audit_entries.id"))  # the entry that caused it
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
@@ -171,6 +176,7 @@ class MintItem(Base):
     token_id: Mapped[int | None]
     error: Mapped[str | None] = mapped_column(Text)
     request_ref: Mapped[str | None] = mapped_column(String(64), unique=True)  # single mints: the request that made it
+    audit_id: Mapped[int | None] = mapped_column(ForeignKey("audit_entries.id"))  # single mints: the entry
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     minted_at: Mapped[datetime | None]
 
@@ -228,14 +234,22 @@ class IdempotencyRecord(Base):
 
 
 class ApiKey(Base):
+    """A partner system's credential: named, scoped to permissions (and optionally to drops), expiring,
+    revocable. Only a hash of the key is kept; the key itself is shown once."""
+
     __tablename__ = "api_keys"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
-    role: Mapped[str] = mapped_column(String(20))  # admin | marketing
+    role: Mapped[str] = mapped_column(String(20))  # the role whose permissions it was made from, or "custom"
+    scopes: Mapped[str] = mapped_column(Text, default="")  # space-separated permissions (access.permissions)
+    drop_ids: Mapped[str | None] = mapped_column(Text)  # space-separated drop ids it is limited to; None = all
     prefix: Mapped[str] = mapped_column(String(12))  # shown in lists; the rest is only ever hashed
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
 
 
@@ -331,3 +345,7 @@ class OwnershipChallenge(Base):
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+
+
+from .access import models as _access_models  # noqa: E402,F401  (registers staff, approvals, audit, redemptions)
+from .webhooks import models as _webhook_models  # noqa: E402,F401  (registers endpoints, outbox, deliveries)

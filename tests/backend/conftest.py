@@ -15,7 +15,8 @@ import pytest
 from eth_account import Account
 
 from hallmark import create_app, devchain
-from hallmark.api.auth import create_api_key
+from hallmark.access.keys import create_api_key
+from hallmark.access.permissions import KEY_SCOPES
 from hallmark.config import ROOT, Config
 
 BIN = Path(sys.executable).parent
@@ -134,7 +135,7 @@ def client(app):
 @pytest.fixture
 def staff(app):
     """Headers of a marketing API key."""
-    key = create_api_key(app.extensions["hallmark.db"], "test", "marketing")
+    key = create_api_key(app.extensions["hallmark.db"], "test", scopes=KEY_SCOPES)
     return {"Authorization": f"Bearer {key}"}
 
 

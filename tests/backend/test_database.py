@@ -14,7 +14,8 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import OperationalError
 
 from hallmark import create_app, db as db_module, migrations
-from hallmark.api.auth import create_api_key
+from hallmark.access.keys import create_api_key
+from hallmark.access.permissions import KEY_SCOPES
 from hallmark.config import Config
 from hallmark.db import Base, Database, check_schema
 from hallmark.models import ApiKey, Drop
@@ -79,7 +80,7 @@ def test_drift_is_reported(database):
 def test_a_create_all_database_is_adopted(database):
     """What the versions before migrations left: the tables (and data), no alembic_version."""
     Base.metadata.create_all(database.engine)
-    key = create_api_key(database, "kept", "admin")
+    key = create_api_key(database, "kept", scopes=KEY_SCOPES)
     database.upgrade()
     assert revision(database) == migrations.head()
     assert check_schema(database.engine) == []
@@ -131,7 +132,7 @@ def test_sqlite_file_and_folders_are_owner_only(tmp_path):
     old_umask = os.umask(0)  # the modes do not depend on the caller's umask
     try:
         database = db_module.init_app(app)
-        create_api_key(database, "write something", "admin")  # WAL: the -wal and -shm files appear
+        create_api_key(database, "write something", scopes=KEY_SCOPES)  # WAL: the -wal and -shm files appear
     finally:
         os.umask(old_umask)
     mode = lambda p: stat.S_IMODE(os.stat(p).st_mode)  # noqa: E731
@@ -184,7 +185,7 @@ def test_the_app_runs_on_postgres(pg_url, deployed_data, stack, monkeypatch):
         assert database.engine.dialect.name == "postgresql"
         assert not (deployed_data / "hallmark.db").exists()
         client = app.test_client()
-        staff = {"Authorization": f"Bearer {create_api_key(database, 'pg', 'marketing')}"}
+        staff = {"Authorization": f"Bearer {create_api_key(database, 'pg', scopes=KEY_SCOPES)}"}
 
         body = {"slug": "pg-drop", "name": "On PostgreSQL", "symbol": "PG", "edition_size": 5}
         reply = client.post("/api/drops", json=body, headers={**staff, "Idempotency-Key": "pg-drop"})

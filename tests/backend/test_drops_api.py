@@ -160,10 +160,10 @@ def test_idempotency_key(client, staff, make_drop):
 
 
 def test_staff_endpoints_need_a_key_with_a_role(client, app):
-    from hallmark.api.auth import create_api_key
+    from hallmark.access.keys import create_api_key
     assert client.get("/api/drops").status_code == 401
     assert client.get("/api/drops", headers={"Authorization": "Bearer hk_wrong"}).status_code == 401
-    key = create_api_key(app.extensions["hallmark.db"], "m", "marketing")
+    key = create_api_key(app.extensions["hallmark.db"], "m", scopes=KEY_SCOPES)
     assert client.get("/api/drops", headers={"X-API-Key": key}).status_code == 200
     from hallmark.models import ApiKey
     from sqlalchemy import select

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from hallmark import create_app
-from hallmark.api.auth import create_api_key
+from hallmark.access.keys import create_api_key
+from hallmark.access.permissions import KEY_SCOPES
 from hallmark.api.openapi import UTCDateTime
 from hallmark.config import Config
 from hallmark.models import AirdropJob, Claim, ClaimCode, CustodialAccount, Drop, MintItem, iso_utc
@@ -62,7 +63,7 @@ def test_idempotency_key_documented_where_used(spec):
 
 def test_idempotency_key_documented_as_enforced(bare_app, spec):
     client = bare_app.test_client()
-    staff = {"Authorization": "Bearer " + create_api_key(bare_app.extensions["hallmark.db"], "t", "admin")}
+    staff = {"Authorization": "Bearer " + create_api_key(bare_app.extensions["hallmark.db"], "t", scopes=KEY_SCOPES)}
     reply = client.post("/api/drops", json={}, headers=staff)
     assert reply.status_code == 400 and "Idempotency-Key" in reply.get_json()["errors"]["headers"]
     limit = next(p for p in spec["paths"]["/api/drops"]["post"]["parameters"] if p["name"] == "Idempotency-Key")
@@ -164,7 +165,7 @@ def test_answers_carry_the_zone(bare_app):
                     created_at=WHEN))
         ids = drop.id, job.id
     client = bare_app.test_client()
-    staff = {"Authorization": "Bearer " + create_api_key(db, "t", "marketing")}
+    staff = {"Authorization": "Bearer " + create_api_key(db, "t", scopes=KEY_SCOPES)}
     listed = client.get("/api/drops", headers=staff).get_json()[0]
     assert (listed["created_at"], listed["claim_start"], listed["claim_end"]) == (
         "2024-02-10T08:30:15Z", "2024-02-10T08:30:15Z", "2024-02-11T08:30:15Z")
@@ -206,7 +207,7 @@ def test_gunicorns_own_errors_are_json():
 
 def test_multipart_part_without_a_name_is_a_client_error(bare_app):
     """Found by the fuzz run: a part with no name (None to werkzeug) broke the idempotency fingerprint's sort."""
-    staff = {"Authorization": "Bearer " + create_api_key(bare_app.extensions["hallmark.db"], "t", "admin"),
+    staff = {"Authorization": "Bearer " + create_api_key(bare_app.extensions["hallmark.db"], "t", scopes=KEY_SCOPES),
              "Idempotency-Key": "nameless", "Content-Type": "multipart/form-data; boundary=b"}
     body = (b'--b\r\nContent-Disposition: form-data\r\n\r\nx\r\n'
             b'--b\r\nContent-Disposition: form-data; name="c"\r\n\r\ny\r\n--b--\r\n')

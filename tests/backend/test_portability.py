@@ -5,7 +5,8 @@ import time
 import pytest
 from eth_account import Account
 
-from hallmark.api.auth import create_api_key
+from hallmark.access.keys import create_api_key
+from hallmark.access.permissions import KEY_SCOPES
 from hallmark.config import ROOT
 from hallmark.testing import LocalStack
 
@@ -19,7 +20,7 @@ def test_whole_flow_on_anvil(tmp_path):
         app = stack.app(MINT_BATCH_SIZE=20, CLAIM_WINDOW_SECONDS=0.3)
         try:
             client = app.test_client()
-            staff = {"Authorization": "Bearer " + create_api_key(app.extensions["hallmark.db"], "t", "admin")}
+            staff = {"Authorization": "Bearer " + create_api_key(app.extensions["hallmark.db"], "t", scopes=KEY_SCOPES)}
             deadline = time.monotonic() + 20  # the worker and the indexer report in within a second or two
             while not client.get("/api/health").get_json()["ok"]:
                 assert time.monotonic() < deadline, client.get("/api/health").get_json()

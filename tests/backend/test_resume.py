@@ -8,7 +8,8 @@ from web3 import Web3
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from hallmark.api.auth import create_api_key
+from hallmark.access.keys import create_api_key
+from hallmark.access.permissions import KEY_SCOPES
 from hallmark.chain import artifacts
 from hallmark.chain.contracts import calldata
 from hallmark.chain.sender import classify
@@ -32,7 +33,7 @@ def data(deployed_data):
 def start_job(app, recipients):
     """A live drop built by the app's own worker thread, which then stops; the job is queued for the test's worker."""
     client = app.test_client()
-    staff = {"Authorization": "Bearer " + create_api_key(app.extensions["hallmark.db"], "t", "marketing")}
+    staff = {"Authorization": "Bearer " + create_api_key(app.extensions["hallmark.db"], "t", scopes=KEY_SCOPES)}
     body = {"slug": f"resume-{time.time_ns()}", "name": "Resume", "symbol": "RSM", "edition_size": 50}
     drop = client.post("/api/drops", json=body, headers={**staff, "Idempotency-Key": body["slug"]}).get_json()
     deadline = time.monotonic() + 60

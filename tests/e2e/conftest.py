@@ -13,7 +13,8 @@ from eth_account.messages import encode_defunct
 from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
-from hallmark.api.auth import create_api_key
+from hallmark.access.keys import create_api_key
+from hallmark.access.permissions import KEY_SCOPES
 from hallmark.config import ROOT
 from hallmark.run.web import RequestHandler
 from hallmark.testing import LocalStack, deploy_lookalike, free_port
@@ -42,7 +43,7 @@ def server(stack):
     http = make_server("127.0.0.1", port, app, threaded=True, request_handler=RequestHandler)
     thread = threading.Thread(target=http.serve_forever, name="e2e-http", daemon=True)
     thread.start()
-    yield SimpleNamespace(url=url, app=app, staff_key=create_api_key(app.extensions["hallmark.db"], "e2e", "marketing"))
+    yield SimpleNamespace(url=url, app=app, staff_key=create_api_key(app.extensions["hallmark.db"], "e2e", scopes=KEY_SCOPES))
     http.shutdown()
     app.extensions["hallmark.services"].stop()
 

@@ -7,7 +7,8 @@ import time
 import pytest
 import requests
 
-from hallmark.api.auth import create_api_key
+from hallmark.access.keys import create_api_key
+from hallmark.access.permissions import KEY_SCOPES
 from hallmark.db import Database
 from hallmark.processes import Processes
 from hallmark.testing import LocalStack, free_port
@@ -21,7 +22,7 @@ class Deck:
         self.web_port = free_port()
         db = Database(stack.database_url)
         db.upgrade()
-        self.staff = {"Authorization": "Bearer " + create_api_key(db, "faults", "admin")}
+        self.staff = {"Authorization": "Bearer " + create_api_key(db, "faults", scopes=KEY_SCOPES)}
         db.engine.dispose()
 
     @property

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from hallmark.api.auth import create_api_key
+from hallmark.access.keys import create_api_key
+from hallmark.access.permissions import KEY_SCOPES
 from hallmark.db import Database
 from hallmark.processes import Processes
 from hallmark.testing import LocalStack, free_port
@@ -50,7 +51,7 @@ def live(tmp_path_factory):
         drop = stack.live_drop(50)
         db = Database(stack.database_url)
         db.upgrade()
-        key = create_api_key(db, "fuzz", "admin")
+        key = create_api_key(db, "fuzz", scopes=KEY_SCOPES)
         db.engine.dispose()
         many = "100000 per minute"  # the public limits stay on (and 429 documented) but out of the fuzzer's way
         procs = Processes(stack.env(HALLMARK_MINT_BATCH_SIZE=25, HALLMARK_RATELIMIT_CLAIMS=many,

@@ -5,7 +5,8 @@ from flask import Flask
 from flask_smorest import Api
 
 from . import art, claims, drops, errors, health, pages, stats, vendor, verify
-from .auth import SECURITY_SCHEME
+from ..access import sessions
+from ..access.permissions import public
 from .openapi import ContractPlugin, ErrorSchema
 
 SETTINGS = {
@@ -31,13 +32,27 @@ def init_app(app: Flask) -> Api:
     for key, value in SETTINGS.items():
         app.config.setdefault(key, value)
     api = HallmarkApi(app, spec_kwargs={"extra_plugins": [ContractPlugin()]})
-    api.spec.components.security_scheme(SECURITY_SCHEME, {
+    api.spec.components.security_scheme("ApiKey", {
         "type": "http", "scheme": "bearer",
-        "description": "a staff API key (`hallmark apikey create`), as `Authorization: Bearer <key>`; its role "
-                       "(marketing or admin) decides what it may do"})
+        "description": "a partner system's API key (made by an admin in the console, or `hallmark apikey create`), "
+                       "as `Authorization: Bearer <key>`; its scopes and drops decide what it may do"})
+    api.spec.components.security_scheme("Session", {
+        "type": "apiKey", "in": "cookie", "name": sessions.COOKIE,
+        "description": "a staff member signed in to the console (POST /api/session); writes also need the "
+                       "X-CSRF-Token header that GET /api/session returns"})
     for blueprint in (health.bp, drops.bp, stats.bp, art.bp, claims.bp, verify.bp):
         api.register_blueprint(blueprint)
     app.register_blueprint(vendor.bp)
     app.register_blueprint(pages.bp)
     errors.init_app(app)
+    for endpoint in ("api-docs.openapi_json", "api-docs.openapi_swagger_ui"):  # the API's own description
+        if endpoint in app.view_functions:
+            app.view_functions[endpoint] = _public(app.view_functions[endpoint])
     return api
+
+
+def _public(view):
+    """flask-smorest's own views are bound methods, which take no attributes: declare them through a wrapper."""
+    def described(*args, **kwargs):
+        return view(*args, **kwargs)
+    return public(described)

@@ -11,6 +11,7 @@ from ..models import Drop
 from ..security.files import write_private
 from .openapi import answers
 from .schemas import MetadataSchema
+from ..access.permissions import public
 
 bp = Blueprint("art", __name__, description="Artwork and metadata (public)")
 CACHE = "public, max-age=31536000, immutable"  # an item's bytes never change: they are committed on chain
@@ -27,6 +28,7 @@ def _drop_and_serial(address: str, serial: int):
 
 
 @bp.route("/art/<string:address>/<uint256:serial>.png")
+@public
 @answers(200, {"type": "string", "format": "binary"}, content_type="image/png")
 @bp.response(200, content_type="image/png")
 def image(address, serial):
@@ -42,6 +44,7 @@ def image(address, serial):
 
 
 @bp.route("/meta/<string:address>/<uint256:serial>")
+@public
 @answers(200, MetadataSchema)
 @bp.response(200, content_type="application/json")
 def metadata(address, serial):

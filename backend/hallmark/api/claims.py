@@ -11,7 +11,7 @@ from ..db import get_db
 from ..minting import claims, custody
 from ..security import assertions
 from ..services import get_services
-from .auth import staff_required
+from ..access.permissions import public, requires
 from .drops import refuse_if_chain_replaced
 from .idempotency import idempotent
 from .ratelimit import limited
@@ -30,7 +30,7 @@ def claim_service() -> claims.ClaimService:
 
 
 @bp.route("/drops/<int:drop_id>/claim-codes", methods=["POST"])
-@staff_required("marketing")
+@requires("claim_codes.create")
 @idempotent(replay_seconds="CODES_REPLAY_SECONDS", gone=CODES_GONE)
 @errors(409)
 @answers(201, {"type": "string", "description": "with format=csv: the header `code,claim_url`, then one code a "
@@ -54,6 +54,7 @@ def claim_codes(data, query, drop_id):
 
 
 @bp.route("/claims", methods=["POST"])
+@public
 @limited("claims")
 @idempotent(required=False)
 @errors(403, 404, 409, 503)  # 403: a customer assertion the bank did not sign, or expired
@@ -78,6 +79,7 @@ def create_claim(data):
 
 
 @bp.route("/claims/<string:claim_id>")
+@public
 @bp.response(200, ClaimSchema)
 def claim(claim_id):
     """A claim's progress: queued, sending, minted (with token id, transaction and verify URL) or failed."""
@@ -88,7 +90,7 @@ def claim(claim_id):
 
 
 @bp.route("/custodial-accounts")
-@staff_required("marketing")
+@requires("custody.read")
 @bp.arguments(CustodialQuerySchema, location="query")
 @bp.response(200, CustodialPageSchema)
 def custodial_accounts(query):

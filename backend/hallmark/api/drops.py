@@ -15,7 +15,7 @@ from ..minting.queue import wait_until_idle
 from ..models import ChainTx, Drop, MintItem
 from ..run.status import worker_problem
 from ..services import ChainUnavailable, get_services
-from .auth import staff_required
+from ..access.permissions import require_drop, requires
 from .idempotency import idempotent
 from .openapi import body, errors, link, upload
 from .schemas import (AirdropQuerySchema, AirdropSchema, DropCreateSchema, DropSchema, JobSchema, MintResultSchema,
@@ -54,15 +54,15 @@ def load_drop(drop_id: int) -> Drop:
 
 @bp.route("/drops")
 class Drops(MethodView):
-    @staff_required("marketing")
+    @requires("drops.read")
     @bp.response(200, DropSchema(many=True))
     def get(self):
         """List drops, newest first, with minted counts and status."""
         with get_db().session() as s:
             drops = list(s.scalars(select(Drop).order_by(Drop.id.desc())))
-        return drop_views(drops)
+        return drop_views([d for d in drops if g.principal.may_see_drop(d.id)])
 
-    @staff_required("marketing")
+    @requires("drops.create")
     @idempotent()
     @errors(409, 503)
     @link(202, "drop", "/api/drops/{drop_id}", drop_id="$response.body#/id")
@@ -76,7 +76,7 @@ class Drops(MethodView):
 
 @bp.route("/drops/<int:drop_id>")
 class DropById(MethodView):
-    @staff_required("marketing")
+    @requires("drops.read")
     @bp.response(200, DropSchema)
     def get(self, drop_id):
         """One drop with its progress, minted count and holders."""
@@ -84,7 +84,7 @@ class DropById(MethodView):
 
 
 @bp.route("/drops/<int:drop_id>/pause", methods=["POST"])
-@staff_required("marketing")
+@requires("drops.pause")
 @idempotent()
 @errors(409, 503)
 @bp.response(200, DropSchema)
@@ -95,7 +95,7 @@ def pause(drop_id):
 
 
 @bp.route("/drops/<int:drop_id>/resume", methods=["POST"])
-@staff_required("marketing")
+@requires("drops.pause")
 @idempotent()
 @errors(409, 503)
 @bp.response(200, DropSchema)
@@ -116,7 +116,7 @@ def _set_paused(drop_id: int, paused: bool):
 
 
 @bp.route("/drops/<int:drop_id>/mint", methods=["POST"])
-@staff_required("marketing")
+@requires("mints.create")
 @idempotent()
 @errors(409, 503)
 @link((200, 202), "mint", "/api/mints/{item_id}", item_id="$response.body#/item_id")
@@ -134,7 +134,7 @@ def mint(data, drop_id):
 
 
 @bp.route("/mints/<int:item_id>")
-@staff_required("marketing")
+@requires("drops.read")
 @bp.response(200, MintResultSchema)
 def mint_status(item_id):
     """The state of one mint."""
@@ -146,13 +146,14 @@ def mint_result(item_id: int) -> dict:
         item = s.get(MintItem, item_id)
         if item is None:
             abort(404, message=f"no mint {item_id}")
+        require_drop(item.drop_id)
         tx = s.get(ChainTx, item.tx_id) if item.tx_id else None
     return {"item_id": item.id, "status": item.status, "token_id": item.token_id,
             "tx_hash": tx.tx_hash if tx else None, "error": item.error}
 
 
 @bp.route("/drops/<int:drop_id>/airdrops", methods=["POST"])
-@staff_required("marketing")
+@requires("airdrops.create")
 @idempotent()
 @errors(409, 422, 503)
 @link(202, "job", "/api/jobs/{job_id}", job_id="$response.body#/id")
@@ -204,13 +205,14 @@ def _recipients_from_request():
 
 
 @bp.route("/jobs/<int:job_id>")
-@staff_required("marketing")
+@requires("drops.read")
 @bp.response(200, JobSchema)
 def job(job_id):
     """Progress of an airdrop job: done/total, tokens per second, failures with row and reason, transactions."""
     status = jobs.job_status(get_db(), job_id)
     if status is None:
         abort(404, message=f"no job {job_id}")
+    require_drop(status["drop_id"])
     if status["status"] != "finished":
         status["blocked"] = worker_problem(get_db(), current_app.config["HEALTH_DEAD_SECONDS"])
     return status

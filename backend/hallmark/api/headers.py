@@ -7,10 +7,13 @@ rather than flask-smorest's inline script, so that the page needs no 'unsafe-inl
 from __future__ import annotations
 
 import json
+import re
+import uuid
 
-from flask import Flask, Response, current_app, url_for
+from flask import Flask, Response, current_app, g, request, url_for
 from markupsafe import escape
 
+from ..access.permissions import public
 from .pages import CSP as PAGE_CSP
 
 OTHER_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
@@ -33,8 +36,17 @@ DOCS_PAGE = """<!DOCTYPE html>
 """
 
 
+def request_id() -> None:
+    """Each request's id (the proxy's X-Request-Id when it is a plain token, else a new one): audit entries carry
+    it and the response echoes it, so a complaint can be matched to its entry."""
+    given = request.headers.get("X-Request-Id", "")
+    g.request_id = given if re.fullmatch(r"[A-Za-z0-9._-]{8,64}", given) else uuid.uuid4().hex
+
+
 def secure(response: Response) -> Response:
     headers = response.headers
+    if "request_id" in g:
+        headers.setdefault("X-Request-Id", g.request_id)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "no-referrer")
@@ -54,6 +66,7 @@ def docs() -> Response:
 
 
 def init_app(app: Flask) -> None:
+    app.before_request(request_id)
     app.after_request(secure)
     if DOCS_ENDPOINT in app.view_functions:
-        app.view_functions[DOCS_ENDPOINT] = docs
+        app.view_functions[DOCS_ENDPOINT] = public(docs)

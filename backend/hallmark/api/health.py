@@ -6,11 +6,13 @@ from ..db import get_db
 from ..run.status import processes
 from .openapi import answers
 from .schemas import HealthSchema
+from ..access.permissions import public
 
 bp = Blueprint("health", __name__, url_prefix="/api", description="Liveness")
 
 
 @bp.route("/health")
+@public
 @answers(200, HealthSchema)
 @answers(503, HealthSchema)
 @bp.response(200)

@@ -11,6 +11,7 @@ from flask import Blueprint, make_response, redirect, render_template, request, 
 from markupsafe import Markup
 
 from ..config import ROOT
+from ..access.permissions import public
 
 FRONTEND = ROOT / "frontend"
 STATIC = FRONTEND / "static"
@@ -48,16 +49,19 @@ def _attr(words: dict[str, str]):
 
 
 @bp.get("/")
+@public
 def home():
     return redirect("/verify")
 
 
 @bp.get("/verify")
+@public
 def search():
     return page("search.html")
 
 
 @bp.get("/v/<string:address>/<uint256:serial>")
+@public
 def verify(address, serial):
     """What an item's QR code opens."""
     if not re.fullmatch(r"0x[0-9a-fA-F]{40}", address):
@@ -66,26 +70,31 @@ def verify(address, serial):
 
 
 @bp.get("/claim")
+@public
 def claim():
     return page("claim.html")
 
 
 @bp.get("/wallet")
+@public
 def wallet():
     return page("wallet.html")
 
 
 @bp.get("/prove")
+@public
 def prove():
     return page("prove.html")
 
 
 @bp.get("/console")
+@public
 def console():
     return page("console.html")
 
 
 @bp.get("/static/<path:filename>")
+@public
 def static(filename):
     # revalidated on every load (ETag), so a deployment is picked up at once without versioned file names
     return send_from_directory(STATIC, filename, max_age=0)

@@ -14,7 +14,7 @@ from ..art.content import DropContent
 from ..art.render import format_serial, render_preview
 from ..db import get_db
 from ..models import IndexedToken, MintItem, utcnow
-from .auth import staff_required
+from ..access.permissions import requires
 from .drops import load_drop
 from .openapi import answers
 from .schemas import ActivitySchema, DropCreateSchema, Integer
@@ -60,7 +60,7 @@ class ActivityQuery(Schema):
 
 
 @bp.route("/drops/preview", methods=["POST"])
-@staff_required("marketing")
+@requires("drops.create")
 @bp.arguments(PreviewRequestSchema)
 @bp.response(200, PreviewResponseSchema)
 def preview(data):
@@ -83,7 +83,7 @@ def preview(data):
 
 
 @bp.route("/drops/<int:drop_id>/activity")
-@staff_required("marketing")
+@requires("drops.read")
 @answers(200, ActivitySchema)
 @bp.arguments(ActivityQuery, location="query")
 @bp.response(200)

@@ -3,6 +3,7 @@ the files the pages load, named one by one, never a whole package folder."""
 from flask import Blueprint, abort, send_from_directory
 
 from ..config import ROOT
+from ..access.permissions import public
 
 bp = Blueprint("vendor", __name__)
 PACKAGES = {
@@ -17,6 +18,7 @@ FILES = {
 
 
 @bp.get("/vendor/<package>/<path:filename>")
+@public
 def asset(package, filename):
     folder = PACKAGES.get(package)
     if folder is None or filename not in FILES[package]:

@@ -16,6 +16,7 @@ from .ratelimit import limited
 from .openapi import answers, body, errors, upload
 from .schemas import Address, ChallengeSchema, ImageMatchSchema, ProofSchema, VerdictSchema, WalletPageSchema
 from .schemas import FullMatch, Integer
+from ..access.permissions import public
 
 bp = Blueprint("verify", __name__, url_prefix="/api", description="Authenticity, ownership and wallets (public)")
 VERIFY_PATH = re.compile(r"/v/(0x[0-9a-fA-F]{40})/(\d+)")
@@ -61,6 +62,7 @@ def _digest(value: str | None) -> bytes | None:
 
 
 @bp.route("/verify/<string:address>/<uint256:token_id>")
+@public
 @limited("verify")
 @errors(503)
 @answers(200, VerdictSchema)
@@ -76,6 +78,7 @@ def verify_item(query, address, token_id):
 
 
 @bp.route("/verify")
+@public
 @limited("verify")
 @errors(503)
 @answers(200, VerdictSchema)
@@ -99,6 +102,7 @@ def verify_code(query):
 
 
 @bp.route("/verify/drop/<string:slug>/<uint256:serial>")
+@public
 @limited("verify")
 @errors(503)
 @answers(200, VerdictSchema)
@@ -112,6 +116,7 @@ def verify_drop_serial(slug, serial):
 
 
 @bp.route("/verify/image", methods=["POST"])
+@public
 @limited("image")
 @errors(413, 415, 422, 503)
 @body(upload("file", "the picture: PNG, JPEG, WebP or GIF"))
@@ -134,6 +139,7 @@ def verify_image():
 
 
 @bp.route("/ownership/challenge", methods=["POST"])
+@public
 @limited("ownership")
 @idempotent(required=False)
 @errors(503)
@@ -149,6 +155,7 @@ def ownership_challenge(data):
 
 
 @bp.route("/ownership/verify", methods=["POST"])
+@public
 @limited("ownership")
 @errors(403, 503)
 @answers(200, ProofSchema)
@@ -163,6 +170,7 @@ def ownership_verify(data):
 
 
 @bp.route("/wallets/<string:address>")
+@public
 @errors(503)
 @answers(200, WalletPageSchema)
 @bp.arguments(PageQuery, location="query")
