@@ -116,9 +116,9 @@ class Sender:
         with self._lock, self.db.locked_session() as s:
             yield s
 
-    def sign(self, s: Session, purpose: str, to: str, data: bytes, gas: int) -> ChainTx:
+    def sign(self, s: Session, purpose: str, to: str, data: bytes, gas: int, audit_id: int | None = None) -> ChainTx:
         """Sign a transaction under the next nonce and store it (not yet broadcast). A purpose seen before returns
-        the transaction stored for it: nothing is signed twice."""
+        the transaction stored for it: nothing is signed twice. `audit_id`: the audit entry that caused it."""
         existing = s.scalar(select(ChainTx).where(ChainTx.purpose == purpose))
         if existing is not None:
             return existing
@@ -127,7 +127,7 @@ class Sender:
             ChainTx.chain_id == chain_id, ChainTx.signer == self.address)) or 0
         on_chain = self._rpc("eth_getTransactionCount", [self.address, "pending"], parse=lambda r: int(r, 16))
         row = ChainTx(purpose=purpose, chain_id=chain_id, signer=self.address, nonce=max(stored_next, on_chain),
-                      to_address=Web3.to_checksum_address(to), data=data, gas=gas, tx_hash="")
+                      to_address=Web3.to_checksum_address(to), data=data, gas=gas, tx_hash="", audit_id=audit_id)
         s.add(row)
         s.flush()
         self._new_attempt(s, row, *self._fees())
