@@ -21,6 +21,7 @@ import click
 
 from . import config, devchain
 from .chain import keys
+from .access.audit_commands import record_cli, register as register_audit
 from .access.permissions import ROLES
 from .run.commands import register as register_processes
 from .security.commands import register as register_security
@@ -427,6 +428,8 @@ def drop_create(spec_path, wait):
         else:
             created = backend.services.drops.create(data)
             drop_id = created.id
+            record_cli(backend.db, "drop.create", "drop", drop_id, link="Drop",
+                       after={"slug": created.slug, "edition_size": created.edition_size, "spec": spec_path})
             click.echo(f"drop '{created.slug}' (id {created.id}) recorded; "
                        f"its collection will be {created.contract_address}")
             if not wait:
@@ -539,6 +542,8 @@ def mint(drop_ref, address, timeout):
     with Backend() as backend:
         drop = backend.drop(drop_ref)
         item_id = jobs.queue_single(backend.db, drop.id, to)
+        record_cli(backend.db, "mint.create", "mint_item", item_id, after={"drop_id": drop.id, "to": to},
+                   link="MintItem")
         backend.sending()
         if not wait_until_idle(backend.db, [item_id], timeout):
             raise CliError(f"not minted within {timeout} s (mint {item_id} stays queued and is sent by the next "
@@ -586,6 +591,8 @@ def airdrop(drop_ref, csv_file):
     with Backend() as backend:
         drop = backend.drop(drop_ref)
         job_id = jobs.create_job(backend.db, drop.id, good, bad)
+        record_cli(backend.db, "airdrop.create", "airdrop_job", job_id, link="AirdropJob",
+                   after={"drop_id": drop.id, "recipients": len(good), "bad_rows": len(bad), "file": csv_file})
         backend.sending()
         click.echo(f"airdrop job {job_id}: {len(good)} recipients of '{drop.slug}'"
                    + (f", {len(bad)} bad rows skipped" if bad else ""))
@@ -673,6 +680,7 @@ def claim_codes(drop_ref, count, out):
         except BaseException:
             out_path.unlink(missing_ok=True)
             raise
+        record_cli(backend.db, "claim_codes.create", "drop", drop.id, after={"batch": batch, "count": len(codes)})
     click.echo(f"{len(codes)} claim codes for '{drop.slug}' (batch {batch}) written to {out} (mode 600): "
                "keep it secret, the codes are not shown again")
 
@@ -705,6 +713,7 @@ def apikey_create(name, role, out):
         raise CliError(f"{out} already exists: not overwritten")
     with Backend() as backend:
         key = create_api_key(backend.db, name, role)
+        record_cli(backend.db, "apikey.create", "api_key", _key_id(backend.db, key), after={"name": name, "role": role})
     if out_path is None:
         click.echo(f"API key '{name}' ({role}) created; it is shown only this once:")
         click.echo(key)
@@ -720,7 +729,18 @@ def apikey_create(name, role, out):
     click.echo(f"API key '{name}' ({role}) written to {out} (mode 600)")
 
 
+def _key_id(db, key: str) -> int:
+    from sqlalchemy import select
+
+    from .access.keys import hash_key
+    from .models import ApiKey
+
+    with db.session() as s:
+        return s.scalar(select(ApiKey.id).where(ApiKey.key_hash == hash_key(key)))
+
+
 # ====================================================================== the processes (web, worker, indexer, run)
 
 register_processes(main)
 register_security(main)
+register_audit(main)

@@ -52,6 +52,8 @@ class Drop(Base):
     error: Mapped[str | None] = mapped_column(Text)
     create_tx_id: Mapped[int | None] = mapped_column(ForeignKey("chain_txs.id"))
     pause_wanted: Mapped[bool | None]  # set by staff, carried out on chain by the worker
+    # the audit entry of the pause/resume request being carried out: its transaction links back to it
+    pause_audit_id: Mapped[int | None] = mapped_column(ForeignKey("audit_entries.id"))
     request_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
     audit_id: Mapped[int | None] = mapped_column(ForeignKey("audit_entries.id"))  # the entry that caused it
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -64,6 +64,8 @@ def record(s: Session, action: str, object_type: str = "", object_id: Any = "", 
     """Append an entry in session `s` (flushed, so its id can be linked); it commits with the caller's work."""
     if s.get_bind().dialect.name == "postgresql":
         s.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": LOCK_ID})
+    else:  # a write takes SQLite's write lock before the last entry is read: no two appenders read the same one
+        s.execute(text("UPDATE audit_entries SET seq = seq WHERE 1 = 0"))
     last = s.execute(select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
     actor = actor or actor_of_request()
     in_request = has_request_context()

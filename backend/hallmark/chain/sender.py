@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from web3 import Web3
 
+from ..access import audit
 from ..db import Database
 from ..models import ChainTx, TxAttempt, utcnow
 
@@ -82,6 +83,15 @@ def classify(message: str) -> str:
     return "refused"
 
 
+def _record(s: Session, row: ChainTx, outcome: str) -> None:
+    """Audit a transaction that a staff action caused (sent, mined, reverted, replaced), in the transaction that
+    changes it. Batched mints carry no audit_id (their items do): one entry per transaction, never per item."""
+    if row.audit_id is not None:
+        audit.record(s, f"chain_tx.{outcome}", "chain_tx", row.id, actor=audit.SYSTEM, after={
+            "purpose": row.purpose, "nonce": row.nonce, "tx_hash": row.tx_hash, "block_number": row.block_number,
+            "cause": row.audit_id})
+
+
 class Sender:
     def __init__(self, w3: Web3, account: LocalAccount, db: Database, confirmations: int = 0,
                  priority_fee_wei: int = 10**9, bump_after: float = 30.0, bump_percent: int = 20,
@@ -131,6 +141,7 @@ class Sender:
         s.add(row)
         s.flush()
         self._new_attempt(s, row, *self._fees())
+        _record(s, row, "sent")
         return row
 
     def _fees(self) -> tuple[int, int]:
@@ -216,6 +227,7 @@ class Sender:
         if row.nonce < used:
             db_row = s.get(ChainTx, row.id)
             db_row.status, db_row.error = "replaced", "its nonce was used by a transaction that is none of its attempts"
+            _record(s, db_row, "replaced")
             log.warning("transaction %s (nonce %s) was replaced on chain", row.purpose, row.nonce)
             return Settled(row.id, row.purpose, None)
         newest = attempts[0]
@@ -254,6 +266,7 @@ class Sender:
         db_row.status = "mined" if receipt.status == 1 else "reverted"
         db_row.tx_hash, db_row.block_number, db_row.block_hash = receipt.tx_hash, receipt.block_number, receipt.block_hash
         db_row.gas_used, db_row.mined_at = receipt.gas_used, utcnow()
+        _record(s, db_row, db_row.status)
         return Settled(row.id, row.purpose, receipt)
 
     def wait(self, tx_id: int, timeout: float) -> ChainTx:

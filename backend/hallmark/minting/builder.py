@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
+from ..access import audit
 from ..art.content import collection_salt, policy_index
 from ..chain.contracts import calldata
 from ..chain.sender import Sender
@@ -55,6 +56,7 @@ class DropBuilder:
             with self.db.session() as s:
                 drop = s.get(Drop, drop_id)
                 drop.status, drop.error = "failed", str(exc).splitlines()[0][:500]
+                audit.record(s, "drop.failed", "drop", drop_id, after={"error": drop.error}, actor=audit.SYSTEM)
         finally:
             with self._guard:
                 self._queued.discard(drop_id)
@@ -97,7 +99,8 @@ class DropBuilder:
                       drop.holding_period, issuer, drop.royalty_bps, bytes.fromhex(drop.content_root[2:]), issuer, issuer)
             call = registry.functions.createCollection(config, collection_salt(drop.slug))
             with self.sender.signing() as s:
-                row = self.sender.sign(s, f"drop:{drop_id}:create", registry.address, calldata(call), CREATE_GAS)
+                row = self.sender.sign(s, f"drop:{drop_id}:create", registry.address, calldata(call), CREATE_GAS,
+                                       audit_id=drop.audit_id)
                 s.get(Drop, drop_id).create_tx_id = row.id
                 tx_id = row.id
             self.sender.broadcast(tx_id)
@@ -105,15 +108,19 @@ class DropBuilder:
             if row.status != "mined":
                 raise DropError(f"creating the collection: transaction {row.tx_hash} is {row.status}")
         with self.db.session() as s:
-            s.get(Drop, drop_id).status = "live"
+            drop = s.get(Drop, drop_id)
+            drop.status = "live"
+            audit.record(s, "drop.live", "drop", drop_id, actor=audit.SYSTEM,
+                         after={"contract_address": drop.contract_address, "content_root": drop.content_root,
+                                "create_tx_id": drop.create_tx_id})
 
     def sync_pauses(self) -> bool:
         """Carry out staff's pause/resume requests on chain; True when something was sent or settled."""
         with self.db.session() as s:
-            wanted = list(s.execute(select(Drop.id, Drop.contract_address, Drop.pause_wanted).where(
-                Drop.status == "live", Drop.pause_wanted.is_not(None))))
+            wanted = list(s.execute(select(Drop.id, Drop.contract_address, Drop.pause_wanted, Drop.pause_audit_id)
+                                    .where(Drop.status == "live", Drop.pause_wanted.is_not(None))))
         acted = False
-        for drop_id, address, paused in wanted:
+        for drop_id, address, paused, cause in wanted:
             prefix = f"drop:{drop_id}:pause-state:"
             with self.db.session() as s:
                 if s.scalar(select(ChainTx.id).where(ChainTx.purpose.like(f"{prefix}%"), ChainTx.status == "pending")):
@@ -122,12 +129,17 @@ class DropBuilder:
             if collection.functions.paused().call() == paused:
                 with self.db.session() as s:
                     drop = s.get(Drop, drop_id)
+                    before = drop.paused
                     drop.paused, drop.pause_wanted = paused, None
+                    audit.record(s, "drop.paused" if paused else "drop.resumed", "drop", drop_id,
+                                 before={"paused": before}, after={"paused": paused, "request": cause},
+                                 actor=audit.SYSTEM)
                 acted = True
                 continue
             call = collection.functions.pause() if paused else collection.functions.unpause()
             with self.sender.signing() as s:
-                tx_id = self.sender.sign(s, f"{prefix}{paused}:{uuid.uuid4().hex}", address, calldata(call), PAUSE_GAS).id
+                tx_id = self.sender.sign(s, f"{prefix}{paused}:{uuid.uuid4().hex}", address, calldata(call), PAUSE_GAS,
+                                         audit_id=cause).id
             self.sender.broadcast(tx_id)
             acted = True
         return acted

@@ -95,11 +95,13 @@ class DropService:
                 s.add(Drop(slug=slug, contract_address=info["address"], status="rendering",
                            **{f: info[f] for f in fields}))
 
-    def request_pause(self, drop_id: int, paused: bool) -> Drop:
-        """Ask the worker to pause (or resume) the collection on chain; `paused` follows once it is mined."""
+    def request_pause(self, drop_id: int, paused: bool, audit_id: int | None = None) -> Drop:
+        """Ask the worker to pause (or resume) the collection on chain; `paused` follows once it is mined.
+        `audit_id`: the request's audit entry, which the pause transaction links to."""
         with self.db.session() as s:
             drop = s.get(Drop, drop_id, with_for_update=True)
             if drop.status != "live":
                 raise DropError(f"drop is {drop.status}, not live", 409, "status")
             drop.pause_wanted = None if drop.paused == paused else paused
+            drop.pause_audit_id = audit_id
             return drop

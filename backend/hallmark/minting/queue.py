@@ -17,10 +17,11 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
+from ..access import audit
 from ..chain.contracts import calldata
 from ..chain.sender import Sender, Settled
 from ..db import Database
-from ..models import Drop, MintItem, utcnow
+from ..models import AirdropJob, Drop, MintItem, utcnow
 
 log = logging.getLogger(__name__)
 BASE_GAS, GAS_PER_ITEM = 150_000, 56_000  # above the measured worst case (holding period, first mint)
@@ -91,6 +92,7 @@ class MintQueue:
             if done.receipt.status != 1:
                 reason = "transaction reverted (drop paused on chain or sold out)"
                 s.execute(update(MintItem).where(MintItem.tx_id == done.tx_id).values(status="failed", error=reason))
+                self._finish_jobs(s, done.tx_id)
                 return
             minted = self._transfers(done.receipt)
             now = utcnow()
@@ -104,6 +106,21 @@ class MintQueue:
                                  "error": f"transaction {done.receipt.tx_hash} minted no token to this recipient"})
             if rows:
                 s.execute(update(MintItem), rows)
+            self._finish_jobs(s, done.tx_id)
+
+    @staticmethod
+    def _finish_jobs(s, tx_id: int) -> None:
+        """Close the airdrop jobs this batch completed: finished_at set and audited once, with the settlement."""
+        job_ids = select(MintItem.job_id).where(MintItem.tx_id == tx_id, MintItem.job_id.is_not(None)).distinct()
+        for job in s.scalars(select(AirdropJob).where(AirdropJob.id.in_(job_ids), AirdropJob.finished_at.is_(None))):
+            counts = dict(s.execute(select(MintItem.status, func.count()).where(MintItem.job_id == job.id)
+                                    .group_by(MintItem.status)).all())
+            if counts.get("queued") or counts.get("sending"):
+                continue
+            job.finished_at = utcnow()
+            audit.record(s, "airdrop.finished", "airdrop_job", job.id, actor=audit.SYSTEM, after={
+                "drop_id": job.drop_id, "minted": counts.get("minted", 0), "failed": counts.get("failed", 0),
+                "request": job.audit_id})
 
     def _transfers(self, receipt) -> list[tuple[str, int]]:
         """(recipient, token id) of each mint in the receipt, in log order."""

@@ -208,7 +208,9 @@ def upgrade() -> None:
 
     with op.batch_alter_table('drops', schema=None) as batch_op:
         batch_op.add_column(sa.Column('audit_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('pause_audit_id', sa.Integer(), nullable=True))
         batch_op.create_foreign_key('fk_drops_audit_id', 'audit_entries', ['audit_id'], ['id'])
+        batch_op.create_foreign_key('fk_drops_pause_audit_id', 'audit_entries', ['pause_audit_id'], ['id'])
 
     with op.batch_alter_table('mint_items', schema=None) as batch_op:
         batch_op.add_column(sa.Column('audit_id', sa.Integer(), nullable=True))
@@ -234,7 +236,9 @@ def downgrade() -> None:
         # WARNING: constraint name is None; this directive will fail as
         # rendered.  Add a name, or use a naming convention; see
         # https://alembic.sqlalchemy.org/en/latest/naming.html
+        batch_op.drop_constraint('fk_drops_pause_audit_id', type_='foreignkey')
         batch_op.drop_constraint('fk_drops_audit_id', type_='foreignkey')
+        batch_op.drop_column('pause_audit_id')
         batch_op.drop_column('audit_id')
 
     with op.batch_alter_table('chain_txs', schema=None) as batch_op:
