@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from flask import request
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from ..db import Database, get_db
 from ..models import ApiKey, utcnow
@@ -38,20 +39,23 @@ def create_api_key(db: Database, name: str, role: str | None = None, *, scopes: 
                    drop_ids: list[int] | None = None, expires_at: datetime | None = None,
                    created_by: int | None = None) -> str:
     """Create a key and return it in plain text: the only time it is ever visible."""
+    with db.session() as s:
+        return add_key(s, name, role, scopes=scopes, drop_ids=drop_ids, expires_at=expires_at,
+                       created_by=created_by)[1]
+
+
+def add_key(s: Session, name: str, role: str | None = None, *, scopes: list[str] | None = None,
+            drop_ids: list[int] | None = None, expires_at: datetime | None = None,
+            created_by: int | None = None) -> tuple[ApiKey, str]:
+    """As create_api_key, in the caller's transaction (with its audit entry): the stored row and the key."""
     granted = scopes_for(role, scopes)
     key = "hk_" + secrets.token_urlsafe(32)
-    with db.session() as s:
-        s.add(ApiKey(name=name, role=role if scopes is None else "custom", scopes=" ".join(granted),
-                     drop_ids=" ".join(map(str, drop_ids)) if drop_ids else None, prefix=key[:10],
-                     key_hash=hash_key(key), expires_at=expires_at, created_by=created_by))
-    return key
-
-
-def create_key_row(db: Database, **kwargs) -> tuple[ApiKey, str]:
-    """As create_api_key, returning the stored row too (for the console's list)."""
-    key = create_api_key(db, **kwargs)
-    with db.session() as s:
-        return s.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key))), key
+    row = ApiKey(name=name, role=role if scopes is None else "custom", scopes=" ".join(granted),
+                 drop_ids=" ".join(map(str, drop_ids)) if drop_ids else None, prefix=key[:10],
+                 key_hash=hash_key(key), expires_at=expires_at, created_by=created_by)
+    s.add(row)
+    s.flush()
+    return row, key
 
 
 def presented_key() -> str | None:
@@ -83,9 +87,8 @@ def from_request() -> Principal | None:
                          permissions=frozenset(row.scopes.split()), drop_ids=drops)
 
 
-def revoke(db: Database, key_id: int) -> ApiKey | None:
-    with db.session() as s:
-        row = s.get(ApiKey, key_id)
-        if row is not None and row.revoked_at is None:
-            row.revoked_at = utcnow()
-        return row
+def revoke(s: Session, key_id: int) -> ApiKey | None:
+    row = s.get(ApiKey, key_id)
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()
+    return row

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from flask import current_app, request
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from ..db import Database, get_db
 from ..models import utcnow
@@ -28,11 +29,11 @@ def csrf_for(token: str) -> str:
     return hashlib.sha256(b"hallmark csrf\0" + token.encode()).hexdigest()[:40]
 
 
-def create(db: Database, user: StaffUser, second_factor: bool, client: str, lifetime: float) -> str:
+def create(s: Session, user: StaffUser, second_factor: bool, client: str, lifetime: float) -> str:
+    """A new session in the caller's transaction (so it commits with the sign-in's audit entry); its token."""
     token = secrets.token_urlsafe(32)
-    with db.session() as s:
-        s.add(StaffSession(token_hash=_hash(token), user_id=user.id, second_factor=second_factor,
-                           client=client[:64], expires_at=utcnow() + timedelta(seconds=lifetime)))
+    s.add(StaffSession(token_hash=_hash(token), user_id=user.id, second_factor=second_factor,
+                       client=client[:64], expires_at=utcnow() + timedelta(seconds=lifetime)))
     return token
 
 
@@ -72,16 +73,14 @@ def csrf_ok() -> bool:
     return bool(token) and hmac.compare_digest(sent, csrf_for(token))
 
 
-def end(db: Database, token: str) -> None:
-    with db.session() as s:
-        s.execute(update(StaffSession).where(StaffSession.token_hash == _hash(token),
-                                             StaffSession.ended_at.is_(None)).values(ended_at=utcnow()))
+def end(s: Session, token: str) -> None:
+    s.execute(update(StaffSession).where(StaffSession.token_hash == _hash(token),
+                                         StaffSession.ended_at.is_(None)).values(ended_at=utcnow()))
 
 
-def end_all(db: Database, user_id: int, keep_session_id: int | None = None) -> None:
-    """A password change or a disabled account ends the user's other sessions."""
-    with db.session() as s:
-        query = update(StaffSession).where(StaffSession.user_id == user_id, StaffSession.ended_at.is_(None))
-        if keep_session_id is not None:
-            query = query.where(StaffSession.id != keep_session_id)
-        s.execute(query.values(ended_at=utcnow()))
+def end_all(s: Session, user_id: int, keep_session_id: int | None = None) -> None:
+    """A password change or a disabled account ends the user's other sessions (in the caller's transaction)."""
+    query = update(StaffSession).where(StaffSession.user_id == user_id, StaffSession.ended_at.is_(None))
+    if keep_session_id is not None:
+        query = query.where(StaffSession.id != keep_session_id)
+    s.execute(query.values(ended_at=utcnow()))
