@@ -2,7 +2,8 @@
 deployed with a fresh funded issuer key into a given data folder, and the real backend configured for it.
 Registers nothing globally (no brownie networks, no files outside the data folder). Rate limits are off unless asked
 for (HALLMARK_RATELIMIT_ENABLED=1 / RATELIMIT_ENABLED=True): benchmarks and tests send thousands of requests from
-one address."""
+one address. Maker-checker approvals are off unless asked for (HALLMARK_APPROVALS / APPROVALS): their writes are
+carried out at once, as a partner system's would be without approvals."""
 from __future__ import annotations
 
 import os
@@ -87,7 +88,7 @@ class LocalStack:
         values = {"HALLMARK_DATA_DIR": self.data, "HALLMARK_RPC_URL": self.chain.url, "HALLMARK_NETWORK": NETWORK,
                   "HALLMARK_DEPLOYMENT_FILE": self.data / "deployments" / f"{NETWORK}.json",
                   "HALLMARK_DATABASE_URL": self.database_url, "HALLMARK_ISSUER_KEY": os.environ["HALLMARK_ISSUER_KEY"],
-                  "HALLMARK_RATELIMIT_ENABLED": 0, **extra}
+                  "HALLMARK_RATELIMIT_ENABLED": 0, "HALLMARK_APPROVALS": "", **extra}
         return {k: str(v) for k, v in values.items()}
 
     def live_drop(self, edition: int, slug: str | None = None) -> dict:
@@ -134,7 +135,7 @@ class LocalStack:
     def config(self, **overrides) -> Config:
         return Config(DATA_DIR=self.data, RPC_URL=self.chain.url, NETWORK=NETWORK,
                       DEPLOYMENT_FILE=self.data / "deployments" / f"{NETWORK}.json",
-                      DATABASE_URL=self.database_url, **{"RATELIMIT_ENABLED": False, **overrides})
+                      DATABASE_URL=self.database_url, **{"RATELIMIT_ENABLED": False, "APPROVALS": (), **overrides})
 
     def app(self, **overrides):
         return create_app(self.config(**overrides))

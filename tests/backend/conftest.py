@@ -18,6 +18,7 @@ from hallmark import create_app, devchain
 from hallmark.access.keys import create_api_key
 from hallmark.access.permissions import KEY_SCOPES
 from hallmark.config import ROOT, Config
+from staffutil import make_user, sign_in
 
 BIN = Path(sys.executable).parent
 # `brownie run <script> ...` the way the project runs it: from any path (brownie's own `run` fails from a folder
@@ -84,8 +85,10 @@ def app_for(stack, monkeypatch):
     monkeypatch.setenv("HALLMARK_ISSUER_KEY", stack["issuer_key"])
 
     def make(data_dir: Path, port: int, network: str = CI_NETWORK, **overrides):
-        # rate limits are tested on their own (test_security.py); the other tests send many requests from one address
-        overrides = {"DATABASE_URL": f"sqlite:///{data_dir / 'hallmark.db'}", "RATELIMIT_ENABLED": False, **overrides}
+        # rate limits are tested on their own (test_security.py); the other tests send many requests from one address;
+        # maker-checker approvals likewise (test_approvals.py): the others expect their writes carried out at once
+        overrides = {"DATABASE_URL": f"sqlite:///{data_dir / 'hallmark.db'}", "RATELIMIT_ENABLED": False,
+                     "APPROVALS": (), **overrides}
         config = Config(
             DATA_DIR=data_dir, RPC_URL=f"http://127.0.0.1:{port}", NETWORK=network,
             DEPLOYMENT_FILE=data_dir / "deployments" / f"{network}.json", TESTING=True, **overrides,
@@ -158,5 +161,20 @@ def make_drop(client, staff):
                 return drop
             time.sleep(0.1)
         raise AssertionError(f"drop {drop_id} did not go live: {drop}")
+
+    return make
+
+
+@pytest.fixture
+def signed_in(app):
+    """`signed_in(role)`: a client of its own signed in as a new staff member of that role, and the CSRF header
+    its writes need (accounts made through access.accounts, signed in through POST /api/session)."""
+    counter = iter(range(10**6))
+
+    def make(role: str, username: str | None = None):
+        username = username or f"{role}{next(counter)}"
+        make_user(app, username, role)
+        client = app.test_client()
+        return client, sign_in(client, username)
 
     return make

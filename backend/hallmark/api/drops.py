@@ -10,12 +10,14 @@ from sqlalchemy import select
 
 from ..db import get_db
 from ..minting import jobs
-from ..minting.drops import drop_stats
+from ..minting.drops import DropError, draft_card, drop_stats
 from ..minting.queue import wait_until_idle
 from ..models import ChainTx, Drop, MintItem
 from ..run.status import worker_problem
 from ..services import ChainUnavailable, get_services
+from ..access import approvals
 from ..access.permissions import require_drop, requires
+from .approval_schemas import or_pending
 from .idempotency import idempotent
 from .openapi import body, errors, link, upload
 from .schemas import (AirdropQuerySchema, AirdropSchema, DropCreateSchema, DropSchema, JobSchema, MintResultSchema,
@@ -66,12 +68,29 @@ class Drops(MethodView):
     @idempotent()
     @errors(409, 503)
     @link(202, "drop", "/api/drops/{drop_id}", drop_id="$response.body#/id")
+    @or_pending(202, DropSchema)
     @bp.arguments(DropCreateSchema)
     @bp.response(202, DropSchema)
     def post(self, data):
         """Create a drop. Its items are rendered and committed to, then its collection is created through the
-        registry, in the background: poll the drop until `status` is `live`."""
+        registry, in the background: poll the drop until `status` is `live`. When drops need approval, the answer
+        is the request waiting for it: `{"approval": {...}}`."""
+        if approvals.needs_approval("drop", current_app.config):
+            return _drop_request(data)
         return drop_view(get_services().drops.create(data, g.request_ref))
+
+
+def _drop_request(data: dict):
+    """The direct path's checks before a drop waits for approval: a free slug, artwork that renders."""
+    with get_db().session() as s:
+        if s.scalar(select(Drop.id).where(Drop.slug == data["slug"])):
+            raise DropError(f"a drop with slug '{data['slug']}' already exists", 409, "slug")
+    try:
+        draft_card(data, current_app.config["PUBLIC_BASE_URL"], 1)
+    except ValueError as exc:
+        raise DropError(str(exc), 422, "base_image") from None
+    payload = {k: v for k, v in data.items() if k != "base_image"}
+    return approvals.pending_response("drop", None, payload, approvals.drop_summary(data), data.get("base_image"))
 
 
 @bp.route("/drops/<int:drop_id>")
@@ -87,6 +106,7 @@ class DropById(MethodView):
 @requires("drops.pause")
 @idempotent()
 @errors(409, 503)
+@or_pending(202, DropSchema)
 @bp.response(200, DropSchema)
 @bp.alt_response(202, schema=DropSchema, description="the pause is still being sent: poll the drop")
 def pause(drop_id):
@@ -98,6 +118,7 @@ def pause(drop_id):
 @requires("drops.pause")
 @idempotent()
 @errors(409, 503)
+@or_pending(202, DropSchema)
 @bp.response(200, DropSchema)
 @bp.alt_response(202, schema=DropSchema, description="the resume is still being sent: poll the drop")
 def resume(drop_id):
@@ -106,8 +127,14 @@ def resume(drop_id):
 
 
 def _set_paused(drop_id: int, paused: bool):
-    load_drop(drop_id)
+    drop = load_drop(drop_id)
     refuse_if_chain_replaced()
+    kind = "pause" if paused else "resume"
+    if approvals.needs_approval(kind, current_app.config):
+        if drop.status != "live":
+            raise DropError(f"drop is {drop.status}, not live", 409, "status")
+        summary = {"drop": approvals.drop_brief(drop), "paused_now": drop.paused, "paused_wanted": paused}
+        return approvals.pending_response(kind, drop_id, {"paused": paused}, summary)
     get_services().drops.request_pause(drop_id, paused)
     deadline = time.monotonic() + MINT_WAIT_SECONDS
     while (drop := load_drop(drop_id)).paused != paused and time.monotonic() < deadline:
@@ -121,11 +148,16 @@ def _set_paused(drop_id: int, paused: bool):
 @errors(409, 503)
 @link((200, 202), "mint", "/api/mints/{item_id}", item_id="$response.body#/item_id")
 @bp.arguments(MintSchema)
+@or_pending(202, MintResultSchema)
 @bp.response(200, MintResultSchema)
 @bp.alt_response(202, schema=MintResultSchema, description="still being minted: poll /api/mints/<item_id>")
 def mint(data, drop_id):
     """Mint the drop's next serial to one address (waits up to 10 s for the transaction)."""
     refuse_if_chain_replaced()
+    if approvals.needs_approval("mint", current_app.config):
+        drop, room = approvals.checked_live(drop_id, 1)
+        summary = {"drop": approvals.drop_brief(drop), "to": data["to"], "room_left": room}
+        return approvals.pending_response("mint", drop_id, {"to": data["to"]}, summary)
     db = get_db()
     item_id = jobs.queue_single(db, drop_id, data["to"], g.request_ref)
     wait_until_idle(db, [item_id], MINT_WAIT_SECONDS)
@@ -159,6 +191,7 @@ def mint_result(item_id: int) -> dict:
 @link(202, "job", "/api/jobs/{job_id}", job_id="$response.body#/id")
 @body({"application/json": {"schema": AirdropSchema},
        **upload("file", "CSV: addresses in the first column, an optional header row (address, wallet or recipient)")})
+@or_pending(202, JobSchema)
 @bp.arguments(AirdropQuerySchema, location="query")
 @bp.response(202, JobSchema)
 @bp.alt_response(200, schema=RowReportSchema, description="dry_run: the row report, nothing queued")
@@ -171,8 +204,22 @@ def airdrop(query, drop_id):
         return jsonify(RowReportSchema().dump({"valid": len(good), "invalid": bad}))
     load_drop(drop_id)
     refuse_if_chain_replaced()
+    if approvals.needs_approval("airdrop", current_app.config, len(good)):
+        return _airdrop_request(drop_id, good, bad)
     job_id = jobs.create_job(get_db(), drop_id, good, bad, g.request_ref)
     return jobs.job_status(get_db(), job_id)
+
+
+def _airdrop_request(drop_id: int, good: list, bad: list):
+    drop, room = approvals.checked_live(drop_id, len(good))
+    upload = request.files.get("file")
+    if upload is not None:  # the digest the checker sees is of the very bytes uploaded
+        upload.seek(0)
+        digest = approvals.recipients_digest(upload.read(), None)
+    else:
+        digest = approvals.recipients_digest(None, request.get_json()["recipients"])
+    summary = approvals.airdrop_summary(drop, room, good, bad, digest, current_app.config["MINT_BATCH_SIZE"])
+    return approvals.pending_response("airdrop", drop_id, {"good": good, "bad": bad}, summary)
 
 
 def _recipients_from_request():

@@ -10,9 +10,9 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import select
 
-from ..art.content import DropContent
-from ..art.render import format_serial, render_preview
+from ..art.render import format_serial
 from ..db import get_db
+from ..minting.drops import PLACEHOLDER_CONTRACT, draft_card
 from ..models import IndexedToken, MintItem, utcnow
 from ..access.permissions import requires
 from .drops import load_drop
@@ -20,8 +20,6 @@ from .openapi import answers
 from .schemas import ActivitySchema, DropCreateSchema, Integer
 
 bp = Blueprint("stats", __name__, url_prefix="/api", description="Console previews and drop activity (staff)")
-# the card shows a contract fingerprint: a preview has no collection yet, so it shows this one
-PLACEHOLDER_CONTRACT = "0x" + "0" * 40
 SOURCES = ("airdrop", "single", "claim")
 BUCKETS = (60, 300, 900, 3600, 6 * 3600, 86400)  # seconds; the smallest that keeps a chart readable is used
 MAX_BUCKETS = 240
@@ -65,16 +63,10 @@ class ActivityQuery(Schema):
 @bp.response(200, PreviewResponseSchema)
 def preview(data):
     """Render a few cards of a drop that is not created yet (nothing is stored and nothing is sent on chain)."""
-    content = DropContent(
-        name=data["name"], description=data["description"], issuer=data["issuer_name"],
-        edition_size=data["edition_size"], contract_address=PLACEHOLDER_CONTRACT,
-        public_base_url=current_app.config["PUBLIC_BASE_URL"], transfer_policy=data["transfer_policy"],
-        holding_period=data["holding_period"], artwork=data["artwork"], base_image=data["base_image"],
-        seed=data["seed"])
     items = []
     for serial in data["serials"]:
         try:
-            png = render_preview(content.item_spec(serial), size=320)
+            png = draft_card(data, current_app.config["PUBLIC_BASE_URL"], serial)
         except ValueError as exc:  # an unreadable upload
             abort(422, message=str(exc), errors={"json": {"base_image": [str(exc)]}})
         items.append({"serial": serial, "serial_label": format_serial(serial, data["edition_size"]),

@@ -6,7 +6,11 @@ from sqlalchemy import func, select
 
 from ..art.commitment import ContentTree, leaf_hash
 from ..art.content import DropContent, collection_salt
+from ..art.render import render_preview
 from ..models import Drop, ItemHash, MintItem
+
+# the card shows a contract fingerprint: a drop not created yet has no collection, so it shows this one
+PLACEHOLDER_CONTRACT = "0x" + "0" * 40
 
 
 class DropError(Exception):
@@ -22,6 +26,17 @@ def content_for(drop: Drop) -> DropContent:
         transfer_policy=drop.transfer_policy, holding_period=drop.holding_period, artwork=drop.artwork,
         base_image=drop.base_image, seed=drop.seed,
     )
+
+
+def draft_card(data: dict, public_base_url: str, serial: int) -> bytes:
+    """A card of a drop not created yet, from its create fields: the console's preview while it is designed, and
+    what an approver sees of a drop request. ValueError: an unreadable upload."""
+    content = DropContent(
+        name=data["name"], description=data["description"], issuer=data["issuer_name"],
+        edition_size=data["edition_size"], contract_address=PLACEHOLDER_CONTRACT, public_base_url=public_base_url,
+        transfer_policy=data["transfer_policy"], holding_period=data["holding_period"], artwork=data["artwork"],
+        base_image=data["base_image"], seed=data["seed"])
+    return render_preview(content.item_spec(serial), size=320)
 
 
 def drop_stats(db, drop_ids: list[int]) -> dict[int, dict]:

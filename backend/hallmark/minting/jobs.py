@@ -73,8 +73,10 @@ def live_drop(session, drop_id: int) -> Drop:
     return drop
 
 
-def create_job(db, drop_id: int, good: list[tuple[int, str]], bad: list[dict], request_ref: str | None = None) -> int:
-    """Queue a job's rows; a request_ref seen before returns the job that request already created."""
+def create_job(db, drop_id: int, good: list[tuple[int, str]], bad: list[dict], request_ref: str | None = None,
+               audit_id: int | None = None) -> int:
+    """Queue a job's rows; a request_ref seen before returns the job that request already created. `audit_id`: the
+    audit entry that caused it (an approval's decision)."""
     if not good and not bad:
         raise DropError("no recipients given", 422, "recipients")
     if len(good) + len(bad) > MAX_ROWS:
@@ -86,18 +88,19 @@ def create_job(db, drop_id: int, good: list[tuple[int, str]], bad: list[dict], r
         remaining = remaining_supply(s, drop)
         if len(good) > remaining:
             raise DropError(f"{len(good)} recipients but only {remaining} items of the drop remain", 409, "recipients")
-        job = AirdropJob(drop_id=drop_id, total=len(good) + len(bad), started_at=utcnow(), request_ref=request_ref)
+        job = AirdropJob(drop_id=drop_id, total=len(good) + len(bad), started_at=utcnow(), request_ref=request_ref,
+                         audit_id=audit_id)
         s.add(job)
         s.flush()
         rows = [{"drop_id": drop_id, "recipient": addr, "source": "airdrop", "job_id": job.id, "row_no": line,
-                 "status": "queued"} for line, addr in good]
+                 "status": "queued", "audit_id": audit_id} for line, addr in good]
         rows += [{"drop_id": drop_id, "recipient": b["value"][:42], "source": "airdrop", "job_id": job.id,
                   "row_no": b["row"], "status": "failed", "error": b["reason"]} for b in bad]
         s.execute(insert(MintItem), rows)
         return job.id
 
 
-def queue_single(db, drop_id: int, recipient: str, request_ref: str | None = None) -> int:
+def queue_single(db, drop_id: int, recipient: str, request_ref: str | None = None, audit_id: int | None = None) -> int:
     """Queue one mint; a request_ref seen before returns the item that request already queued."""
     with db.locked_session() as s:
         if request_ref and (done := s.scalar(select(MintItem.id).where(MintItem.request_ref == request_ref))):
@@ -105,7 +108,8 @@ def queue_single(db, drop_id: int, recipient: str, request_ref: str | None = Non
         drop = live_drop(s, drop_id)
         if remaining_supply(s, drop) < 1:
             raise DropError("the edition is sold out", 409, "drop_id")
-        item = MintItem(drop_id=drop_id, recipient=recipient, source="single", request_ref=request_ref)
+        item = MintItem(drop_id=drop_id, recipient=recipient, source="single", request_ref=request_ref,
+                        audit_id=audit_id)
         s.add(item)
         s.flush()
         return item.id
