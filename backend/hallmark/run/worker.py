@@ -3,7 +3,7 @@ creation, pause/resume). Any number may run; the one holding the sender lease wo
 over within seconds of its death. On SQLite (one machine, one data folder) a second worker is refused instead.
 
 Every step: check that the deployment is still on the chain, let the confirmer settle what the chain decided,
-sign and send the next batches, carry out pause requests, build new drops.
+sign and send the next batches, carry out pause requests and perk redemptions, build new drops.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from ..db import Database
 from ..minting.builder import DropBuilder
 from ..minting.drops import DropService
 from ..minting.queue import MintQueue
+from ..minting.redemptions import Redeemer
 from ..models import Drop
 from .loop import LeasedLoop
 
@@ -55,6 +56,7 @@ class Worker(LeasedLoop):
             queue = MintQueue(self.db, sender, ChainHandles(w3, record), batch_size=c["MINT_BATCH_SIZE"],
                               claim_window=c["CLAIM_WINDOW_SECONDS"])
             builder = DropBuilder(self.db, sender, queue.handles)
+            self.redeemer = Redeemer(self.db, sender, queue.handles)
             DropService(self.db, queue.handles, c["PUBLIC_BASE_URL"]).adopt(record.drops)
             self._wired = (sender, queue, builder, record, w3)
         return self._wired
@@ -76,10 +78,13 @@ class Worker(LeasedLoop):
             progressed = True
             if done.purpose.startswith("mint:"):
                 queue.settle(done)
+            elif done.purpose.startswith("redeem:"):
+                self.redeemer.settle(done)
             elif ":pause-state:" in done.purpose and (done.receipt is None or done.receipt.status != 1):
                 self._pause_failed(done)
         progressed |= bool(queue.fill())
         progressed |= builder.sync_pauses()
+        progressed |= self.redeemer.sync()
         progressed |= builder.schedule()
         return progressed
 
