@@ -4,6 +4,7 @@ import { api, staffKey } from "../api.js";
 import { $, busy, clearErrors, el, fieldError, requireFields, showErrors } from "../ui.js";
 import { hideCreate, showCreate } from "./create.js";
 import { hideDrop, showDrop } from "./drop.js";
+import { hideAudit, showAudit } from "./audit.js";
 
 const signinForm = $("signin-form");
 
@@ -22,7 +23,10 @@ async function loadDrops() {
 function route() {
   const drop = location.hash.match(/^#\/drops\/(\d+)/);
   const creating = location.hash === "#/new";
-  $("view-empty").hidden = Boolean(drop || creating);
+  const auditing = location.hash === "#/audit";
+  $("view-empty").hidden = Boolean(drop || creating || auditing);
+  if (auditing) showAudit();
+  else hideAudit();
   if (creating) showCreate();
   else hideCreate();
   if (drop) showDrop(Number(drop[1]));
