@@ -4,6 +4,8 @@ import { api, staffKey } from "../api.js";
 import { $, busy, clearErrors, el, fieldError, requireFields, showErrors } from "../ui.js";
 import { hideCreate, showCreate } from "./create.js";
 import { hideDrop, showDrop } from "./drop.js";
+import { hideRedeem, showRedeem } from "./redeem.js";
+import "./ledger.js";
 import { hideAudit, showAudit } from "./audit.js";
 
 const signinForm = $("signin-form");
@@ -23,10 +25,13 @@ async function loadDrops() {
 function route() {
   const drop = location.hash.match(/^#\/drops\/(\d+)/);
   const creating = location.hash === "#/new";
+  const redeeming = location.hash === "#/redeem";
   const auditing = location.hash === "#/audit";
-  $("view-empty").hidden = Boolean(drop || creating || auditing);
+  $("view-empty").hidden = Boolean(drop || creating || auditing || redeeming);
   if (auditing) showAudit();
   else hideAudit();
+  if (redeeming) showRedeem();
+  else hideRedeem();
   if (creating) showCreate();
   else hideCreate();
   if (drop) showDrop(Number(drop[1]));
