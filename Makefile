@@ -7,7 +7,7 @@ export PATH := $(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 export HALLMARK_DATA_DIR ?= $(CURDIR)/data
 PORT ?= 5000
 NETWORK := hallmark-local
-STAFF_KEY := $(HALLMARK_DATA_DIR)/keys/staff-api-key
+STAFF_LOGINS := $(HALLMARK_DATA_DIR)/keys/demo-staff.txt
 
 .PHONY: setup run serve chain deploy stop test test-contracts test-backend test-faults test-fuzz test-e2e bench clean
 
@@ -34,8 +34,8 @@ chain: setup
 deploy: chain
 	hallmark deploy --network $(NETWORK)
 	HALLMARK_NETWORK=$(NETWORK) hallmark drop create --spec drops/fuhu-demo.yaml
-	@test -s $(STAFF_KEY) || hallmark apikey create --name demo-staff --role admin --out $(STAFF_KEY)
-	@echo "staff API key (admin) for the demo: $(STAFF_KEY)"
+	@hallmark staff demo --out $(STAFF_LOGINS)
+	@echo "console sign-in for the demo (marketing, approver, branch, viewer, admin): $(STAFF_LOGINS)"
 
 run: deploy serve
 

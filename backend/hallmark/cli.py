@@ -22,7 +22,7 @@ import click
 from . import config, devchain
 from .chain import keys
 from .access.audit_commands import record_cli, register as register_audit
-from .access.permissions import ROLES
+from .access.commands import register as register_access
 from .run.commands import register as register_processes
 from .security.commands import register as register_security
 from .security.files import open_private, private_dir
@@ -685,62 +685,9 @@ def claim_codes(drop_ref, count, out):
                "keep it secret, the codes are not shown again")
 
 
-# ====================================================================== API keys
-
-
-@main.group()
-def apikey():
-    """Staff API keys for the HTTP API."""
-
-
-@apikey.command("create")
-@click.option("--name", required=True, help="who or what uses the key")
-@click.option("--role", required=True, type=click.Choice(list(ROLES)))
-@click.option("--out", "out", metavar="FILE", help="write the key to this new file (mode 600) instead of printing it")
-def apikey_create(name, role, out):
-    """Create an API key; it is shown (or written) once and only its hash is kept."""
-    from .access.keys import create_api_key
-
-    from .inputs import hidden_character
-
-    name = name.strip()
-    if not 1 <= len(name) <= 100:
-        raise CliError("name: 1-100 characters")
-    if found := hidden_character(name):  # the name is shown in staff views and logs
-        raise CliError(f"name: no control, invisible or bidirectional characters ({found})")
-    out_path = Path(out) if out else None
-    if out_path is not None and out_path.exists():
-        raise CliError(f"{out} already exists: not overwritten")
-    with Backend() as backend:
-        key = create_api_key(backend.db, name, role)
-        record_cli(backend.db, "apikey.create", "api_key", _key_id(backend.db, key), after={"name": name, "role": role})
-    if out_path is None:
-        click.echo(f"API key '{name}' ({role}) created; it is shown only this once:")
-        click.echo(key)
-        return
-    try:
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(key + "\n")
-    except OSError as exc:
-        raise CliError(f"API key '{name}' was created but could not be written to {out} ({exc.strerror}); "
-                       "create another one") from None
-    click.echo(f"API key '{name}' ({role}) written to {out} (mode 600)")
-
-
-def _key_id(db, key: str) -> int:
-    from sqlalchemy import select
-
-    from .access.keys import hash_key
-    from .models import ApiKey
-
-    with db.session() as s:
-        return s.scalar(select(ApiKey.id).where(ApiKey.key_hash == hash_key(key)))
-
-
 # ====================================================================== the processes (web, worker, indexer, run)
 
 register_processes(main)
 register_security(main)
+register_access(main)
 register_audit(main)

@@ -113,7 +113,7 @@ def test_drop_create_list_mint_and_airdrop(cli, tmp_path):
     assert listed[1].split() == ["1", spec["slug"], "live", "7/10", address]
 
 
-def test_apikey_create(cli, tmp_path):
+def test_apikey_create_and_revoke(cli, tmp_path):
     out = ok(cli("apikey", "create", "--name", "console", "--role", "marketing")).splitlines()
     assert out[0] == "API key 'console' (marketing) created; it is shown only this once:"
     key = out[1]
@@ -123,13 +123,48 @@ def test_apikey_create(cli, tmp_path):
         row = s.scalar(select(ApiKey).where(ApiKey.key_hash == hashlib.sha256(key.encode()).hexdigest()))
     assert (row.name, row.role) == ("console", "marketing")
 
-    target = cli.data / "keys" / "staff-api-key"
-    assert "written to" in ok(cli("apikey", "create", "--name", "staff", "--role", "admin", "--out", target))
+    target = cli.data / "keys" / "partner-key"
+    made = ok(cli("apikey", "create", "--name", "crm", "--scope", "drops.read", "--scope", "ledger.export",
+                  "--drop", "1", "--expires-days", "30", "--out", target))
+    assert "written to" in made
     assert stat.S_IMODE(os.stat(target).st_mode) == 0o600 and target.read_text().startswith("hk_")
+    with db.session() as s:
+        crm = s.scalar(select(ApiKey).where(ApiKey.name == "crm"))
+    assert (crm.role, crm.scopes, crm.drop_ids) == ("custom", "drops.read ledger.export", "1")
+    assert crm.expires_at is not None
     refused = cli("apikey", "create", "--name", "x", "--role", "admin", "--out", target)
     assert "already exists" in one_line_error(refused)
     assert one_line_error(cli("apikey", "create", "--name", "x", "--role", "boss")).startswith(
         "error: Invalid value for '--role'")
+    assert "either --role or --scope" in one_line_error(cli("apikey", "create", "--name", "x"))
+    assert one_line_error(cli("apikey", "create", "--name", "x", "--scope", "keys.manage")).startswith(
+        "error: Invalid value for '--scope'")
+
+    assert "revoked" in ok(cli("apikey", "revoke", crm.prefix))
+    with db.session() as s:
+        assert s.get(ApiKey, crm.id).revoked_at is not None
+    assert "0 keys start with" in one_line_error(cli("apikey", "revoke", "hk_nothing"))
+
+
+def test_staff_demo_and_first_admin(cli, tmp_path):
+    out = cli.data / "keys" / "demo-staff.txt"
+    assert "5 demo accounts created" in ok(cli("staff", "demo", "--out", out))
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
+    written = out.read_text()
+    assert [line.split()[0] for line in written.splitlines()] == ["marketing", "approver", "branch", "viewer", "admin"]
+    assert "totp secret" in written.splitlines()[-1]
+    assert "exist already" in ok(cli("staff", "demo", "--out", out))
+    assert out.read_text() == written  # existing accounts untouched, nothing new written
+
+    password_file = tmp_path / "pw"
+    password_file.write_text("a long admin passphrase\n")
+    made = ok(cli("staff", "create-admin", "--username", "root", "--password-file", password_file))
+    assert "otpauth://totp/Hallmark:root" in made
+    assert "username: root is taken" in one_line_error(
+        cli("staff", "create-admin", "--username", "root", "--password-file", password_file))
+    password_file.write_text("short\n")
+    assert "password:" in one_line_error(
+        cli("staff", "create-admin", "--username", "other", "--password-file", password_file))
 
 
 def test_errors_are_one_line(cli, tmp_path, data_dir):
