@@ -55,7 +55,9 @@ def test_idempotency_key_documented_where_used(spec):
     optional = {key for key, p in headers.items() if p and not p["required"]}
     assert required == {("/api/drops", "post"), ("/api/drops/{drop_id}/pause", "post"),
                         ("/api/drops/{drop_id}/resume", "post"), ("/api/drops/{drop_id}/mint", "post"),
-                        ("/api/drops/{drop_id}/airdrops", "post"), ("/api/drops/{drop_id}/claim-codes", "post")}
+                        ("/api/drops/{drop_id}/airdrops", "post"), ("/api/drops/{drop_id}/claim-codes", "post"),
+                        ("/api/redemptions", "post"),
+                        ("/api/approvals/{approval_id}/approve", "post"), ("/api/approvals/{approval_id}/reject", "post")}
     assert optional == {("/api/claims", "post"), ("/api/ownership/challenge", "post")}
     for path, method in required | optional:
         assert {"400", "409"} <= set(spec["paths"][path][method]["responses"])

@@ -3,6 +3,7 @@
 import { api } from "../api.js";
 import { formatNumber, setText } from "../i18n.js";
 import { $, busy, clearErrors, el, requireFields, showErrors, sleep } from "../ui.js";
+import { sentForApproval } from "./approvals.js";
 
 const form = $("airdrop-form");
 const send = $("airdrop-send");
@@ -89,7 +90,8 @@ form.addEventListener("submit", async (event) => {
       $("airdrop-check").replaceChildren();
       checked = null;
       setText(send, "airdrop.send_none");
-      await follow(job);
+      if (job.approval) sentForApproval(form, job.approval); // queued once a second person approves
+      else await follow(job);
     } catch (error) {
       showErrors(form, error);
     }

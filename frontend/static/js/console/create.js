@@ -3,6 +3,7 @@
 import { api } from "../api.js";
 import { setText } from "../i18n.js";
 import { $, busy, clearErrors, el, requireFields, showErrors, sleep } from "../ui.js";
+import { sentForApproval } from "./approvals.js";
 
 const form = $("create-form");
 const PREVIEW_DELAY_MS = 400;
@@ -120,6 +121,7 @@ form.addEventListener("submit", (event) => {
       const data = await body();
       requireFields({ name: data.name, slug: data.slug, symbol: data.symbol, edition_size: data.edition_size });
       const drop = await api("/api/drops", { method: "POST", staff: true, json: data, idempotent: "create-drop" });
+      if (drop.approval) return sentForApproval(form, drop.approval); // made once a second person approves
       document.dispatchEvent(new CustomEvent("dropschanged"));
       await follow(drop);
     } catch (error) {

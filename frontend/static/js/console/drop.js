@@ -5,6 +5,7 @@ import { formatNumber, lang, onLangChange, setText, t } from "../i18n.js";
 import { $, busy, copyable, el } from "../ui.js";
 import { resetAirdrop } from "./airdrop.js";
 import { resetCodes } from "./codes.js";
+import { sentForApproval } from "./approvals.js";
 
 const REFRESH_MS = 3000;
 const SOURCES = [
@@ -87,9 +88,11 @@ function renderChart(activity) {
 async function togglePause() {
   const action = current.drop.paused ? "resume" : "pause";
   try {
-    current.drop = await api(`/api/drops/${current.id}/${action}`,
+    const reply = await api(`/api/drops/${current.id}/${action}`,
       { method: "POST", staff: true, idempotent: `${action}-${current.id}` });
     $("drop-error").hidden = true;
+    if (reply.approval) return sentForApproval($("pause-toggle"), reply.approval); // done once approved
+    current.drop = reply;
     render();
     document.dispatchEvent(new CustomEvent("dropschanged"));
   } catch (error) {

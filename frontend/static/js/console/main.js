@@ -1,11 +1,12 @@
 // The marketing console: API-key sign-in (kept in sessionStorage for this tab only), the list of drops and
-// the hash routes #/new (create a drop) and #/drops/<id> (its dashboard, airdrops and claim codes).
+// the hash routes #/new (create a drop), #/drops/<id> (its dashboard, airdrops and claim codes) and #/approvals.
 import { api, staffKey } from "../api.js";
 import { $, busy, clearErrors, el, fieldError, requireFields, showErrors } from "../ui.js";
 import { hideCreate, showCreate } from "./create.js";
 import { hideDrop, showDrop } from "./drop.js";
 import { hideRedeem, showRedeem } from "./redeem.js";
 import "./ledger.js";
+import { hideApprovals, showApprovals } from "./approvals.js";
 import { hideAudit, showAudit } from "./audit.js";
 
 const signinForm = $("signin-form");
@@ -26,10 +27,13 @@ function route() {
   const drop = location.hash.match(/^#\/drops\/(\d+)/);
   const creating = location.hash === "#/new";
   const redeeming = location.hash === "#/redeem";
+  const approving = location.hash === "#/approvals";
   const auditing = location.hash === "#/audit";
-  $("view-empty").hidden = Boolean(drop || creating || auditing || redeeming);
+  $("view-empty").hidden = Boolean(drop || creating || approving || redeeming || auditing);
   if (auditing) showAudit();
   else hideAudit();
+  if (approving) showApprovals();
+  else hideApprovals();
   if (redeeming) showRedeem();
   else hideRedeem();
   if (creating) showCreate();
