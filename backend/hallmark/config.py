@@ -71,6 +71,8 @@ class Config:
         self.WEBHOOK_MAX_ATTEMPTS = int(env("HALLMARK_WEBHOOK_MAX_ATTEMPTS", "12"))
         self.WEBHOOK_RETRY_SECONDS = float(env("HALLMARK_WEBHOOK_RETRY_SECONDS", "5"))
         self.WEBHOOK_TIMEOUT_SECONDS = float(env("HALLMARK_WEBHOOK_TIMEOUT_SECONDS", "5"))
+        # endpoints on private, loopback or link-local addresses are refused unless this is 1 (a local demo, tests)
+        self.WEBHOOK_ALLOW_PRIVATE = env("HALLMARK_WEBHOOK_ALLOW_PRIVATE", "0") == "1"
         for key, value in overrides.items():
             setattr(self, key, value)
 

@@ -51,12 +51,14 @@ class Services:
         return cls(config, db, handles, drops, verifier, proofs, claims)
 
     def start(self, worker: bool = True, indexer: bool = True) -> None:
-        """Run the worker and the indexer as threads of this process (each still takes its lease)."""
+        """Run the worker (with its webhook deliverer) and the indexer as threads of this process (each still takes
+        its lease)."""
         from .run.indexer import IndexerLoop
         from .run.worker import Worker
+        from .webhooks.delivery import Deliverer
 
         if worker:
-            self.loops.append(Worker(self.config, self.db))
+            self.loops += [Worker(self.config, self.db), Deliverer(self.config, self.db)]
         if indexer:
             self.loops.append(IndexerLoop(self.config, self.db))
         self._threads = [loop.start_thread() for loop in self.loops]

@@ -17,6 +17,7 @@ from sqlalchemy import delete, insert, select, update
 
 from ..db import Database
 from ..models import IndexCursor, IndexedBlock, IndexedCollection, IndexedToken, IndexedTransfer
+from ..webhooks import sources as webhook_sources
 
 log = logging.getLogger(__name__)
 ZERO = "0x" + "00" * 20
@@ -143,6 +144,9 @@ class Indexer:
                                       "to_address": receiver, "block_number": number, "tx_hash": tx,
                                       "log_index": _int(entry["logIndex"]), "timestamp": when})
                     key = (address, token_id)
+                    if ZERO not in (sender, receiver):
+                        webhook_sources.transferred(s, address, token_id, sender, receiver, tx, _int(entry["logIndex"]),
+                                                    number, when)
                     if sender == ZERO:
                         new_tokens[key] = {"collection": address, "token_id": token_id, "owner": receiver,
                                            "minted_block": number, "minted_tx": tx, "minted_at": when,
@@ -158,6 +162,8 @@ class Indexer:
                                                                  IndexedToken.token_id == token_id).values(**change))
                 elif kind == REDEEMED:
                     self._flush(s, new_tokens, transfers)
+                    webhook_sources.redeemed(s, address, _int(topics[1]), _addr(topics[2]), _addr(topics[3]), tx,
+                                             _int(entry["logIndex"]), number, when)
                     s.execute(update(IndexedToken).where(
                         IndexedToken.collection == address, IndexedToken.token_id == _int(topics[1])
                     ).values(redeemed_at=when, redeemed_tx=tx, redeemed_block=number))

@@ -14,6 +14,7 @@ from ..art.content import collection_salt, policy_index
 from ..chain.contracts import calldata
 from ..chain.sender import Sender
 from ..models import ChainTx, Drop, ItemHash
+from ..webhooks import sources as webhook_sources
 from .drops import DropError, content_for, content_tree
 
 log = logging.getLogger(__name__)
@@ -113,6 +114,7 @@ class DropBuilder:
             audit.record(s, "drop.live", "drop", drop_id, actor=audit.SYSTEM,
                          after={"contract_address": drop.contract_address, "content_root": drop.content_root,
                                 "create_tx_id": drop.create_tx_id})
+            webhook_sources.drop_live(s, drop)
 
     def sync_pauses(self) -> bool:
         """Carry out staff's pause/resume requests on chain; True when something was sent or settled."""

@@ -22,6 +22,7 @@ from ..chain.contracts import calldata
 from ..chain.sender import Sender, Settled
 from ..db import Database
 from ..models import AirdropJob, Drop, MintItem, utcnow
+from ..webhooks import sources as webhook_sources
 
 log = logging.getLogger(__name__)
 BASE_GAS, GAS_PER_ITEM = 150_000, 56_000  # above the measured worst case (holding period, first mint)
@@ -93,6 +94,7 @@ class MintQueue:
                 reason = "transaction reverted (drop paused on chain or sold out)"
                 s.execute(update(MintItem).where(MintItem.tx_id == done.tx_id).values(status="failed", error=reason))
                 self._finish_jobs(s, done.tx_id)
+                webhook_sources.batch_settled(s, done.tx_id, done.receipt.tx_hash)
                 return
             minted = self._transfers(done.receipt)
             now = utcnow()
@@ -107,6 +109,7 @@ class MintQueue:
             if rows:
                 s.execute(update(MintItem), rows)
             self._finish_jobs(s, done.tx_id)
+            webhook_sources.batch_settled(s, done.tx_id, done.receipt.tx_hash)
 
     @staticmethod
     def _finish_jobs(s, tx_id: int) -> None:

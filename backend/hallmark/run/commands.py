@@ -17,16 +17,25 @@ from ..security.files import open_private, private_dir, write_private
 log = logging.getLogger(__name__)
 
 
-def _loop_process(make_loop) -> None:
-    """Run a background loop in this process until SIGTERM/SIGINT; one line and exit 1 when it must not run."""
+def _loop_process(make_loop, companions=()) -> None:
+    """Run a background loop in this process until SIGTERM/SIGINT; one line and exit 1 when it must not run.
+    `companions` run beside it as threads, each under its own lease."""
     from .. import create_app
     from .leases import LeaseHeld
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(config.Config(START_WORKERS=False))
     loop = make_loop(app.config, app.extensions["hallmark.db"])
+    others = [make(app.config, app.extensions["hallmark.db"]) for make in companions]
+
+    def stop(*_):
+        for each in (loop, *others):
+            each.stop()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: loop.stop())
+        signal.signal(sig, stop)
+    for other in others:
+        other.start_thread()
     try:
         loop.run()
     except LeaseHeld as exc:
@@ -36,10 +45,11 @@ def _loop_process(make_loop) -> None:
 
 @click.command()
 def worker():
-    """The sender and mint worker: one active per issuer key and chain, any others stand by."""
+    """The sender and mint worker, and the webhook deliverer: one of each active, any others stand by."""
+    from ..webhooks.delivery import Deliverer
     from .worker import Worker
 
-    _loop_process(Worker)
+    _loop_process(Worker, companions=(Deliverer,))
 
 
 @click.command()
