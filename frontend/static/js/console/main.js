@@ -8,6 +8,7 @@ import { hideRedeem, showRedeem } from "./redeem.js";
 import "./ledger.js";
 import { hideApprovals, showApprovals } from "./approvals.js";
 import { hideAudit, showAudit } from "./audit.js";
+import { hideWebhooks, showWebhooks } from "./webhooks.js";
 
 const signinForm = $("signin-form");
 
@@ -29,7 +30,10 @@ function route() {
   const redeeming = location.hash === "#/redeem";
   const approving = location.hash === "#/approvals";
   const auditing = location.hash === "#/audit";
-  $("view-empty").hidden = Boolean(drop || creating || approving || redeeming || auditing);
+  const hooking = location.hash === "#/webhooks";
+  $("view-empty").hidden = Boolean(drop || creating || approving || redeeming || auditing || hooking);
+  if (hooking) showWebhooks();
+  else hideWebhooks();
   if (auditing) showAudit();
   else hideAudit();
   if (approving) showApprovals();
