@@ -10,9 +10,10 @@ from types import SimpleNamespace
 
 import pytest
 from eth_account.messages import encode_defunct
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import make_server
 
+from hallmark.access import accounts
 from hallmark.access.keys import create_api_key
 from hallmark.access.permissions import KEY_SCOPES
 from hallmark.config import ROOT
@@ -56,6 +57,31 @@ def client(server):
 @pytest.fixture(scope="session")
 def staff(server):
     return {"Authorization": f"Bearer {server.staff_key}"}
+
+
+@pytest.fixture(scope="session")
+def staff_user(server):
+    """Console accounts made through access.accounts, one per role: staff_user("marketing").username/.password."""
+    made = {}
+
+    def make(role: str = "marketing") -> SimpleNamespace:
+        if role not in made:
+            user = SimpleNamespace(username=f"e2e-{role}", password=accounts.new_password())
+            with server.app.extensions["hallmark.db"].session() as s:
+                accounts.create_user(s, user.username, role, user.password)
+            made[role] = user
+        return made[role]
+
+    return make
+
+
+def console_sign_in(page, user) -> None:
+    """Sign in through the console's form, as staff do."""
+    page.goto("/console")
+    page.fill("#username", user.username)
+    page.fill("#password", user.password)
+    page.click("#signin-form button[type=submit]")
+    expect(page.locator("#app")).to_be_visible()
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from eth_account import Account
 from hallmark.chain.contracts import calldata
 from playwright.sync_api import expect
 
-from conftest import mint, wait_for
+from conftest import console_sign_in, mint, wait_for
 
 
 def test_preview_renders_cards_and_stores_nothing(client, staff):
@@ -60,8 +60,8 @@ def test_activity_by_source_with_redemptions(page, server, stack, client, staff)
     expect(page.locator("#redemption")).to_contain_text("权益已核销")
 
 
-def test_a_retried_submission_reuses_its_idempotency_key(page, server, drop):
-    page.add_init_script(f"sessionStorage.setItem('hallmark.apiKey', '{server.staff_key}')")
+def test_a_retried_submission_reuses_its_idempotency_key(page, server, drop, staff_user):
+    console_sign_in(page, staff_user("marketing"))
     keys = []
 
     def first_one_lost(route):

@@ -9,18 +9,18 @@ from playwright.sync_api import expect
 
 from hallmark.security import assertions
 
-from conftest import images_loaded, mint, shoot
+from conftest import console_sign_in, images_loaded, mint, shoot
 
 
-def sign_in(page, key):
+def sign_in(page, user):
     page.goto("/console")
     expect(page.locator("#signin-title")).to_have_text("员工登录")
-    page.fill("#key", "hk_wrong")
+    page.fill("#username", user.username)
+    page.fill("#password", "not the password")
     page.click("#signin-form button[type=submit]")
-    expect(page.locator("#key-error")).to_contain_text("unknown or revoked API key")
-    page.fill("#key", key)
-    page.click("#signin-form button[type=submit]")
-    expect(page.locator("#app")).to_be_visible()
+    expect(page.locator("#signin-form .form-error")).to_contain_text("wrong username or password")
+    console_sign_in(page, user)
+    expect(page.locator("a[href='#/audit']")).to_be_hidden()  # marketing may not read the audit trail
 
 
 def create_drop(page, slug):
@@ -110,12 +110,12 @@ def claim_on_phone(phone, server, claim_url):
     expect(phone.locator("#serial")).to_have_text("No. 0005 / 20")
 
 
-def test_staff_launch_and_customer_journey(browser, server, page, phone, tmp_path, lookalike):
+def test_staff_launch_and_customer_journey(browser, server, page, phone, tmp_path, lookalike, staff_user):
     writes = []
     page.on("request", lambda r: r.method == "POST" and "/api/drops" in r.url and "/preview" not in r.url
             and writes.append(r.headers.get("idempotency-key")))
     holder = Account.create().address
-    sign_in(page, server.staff_key)
+    sign_in(page, staff_user("marketing"))
     create_drop(page, f"fuhu-{time.time_ns()}")
     airdrop(page, tmp_path, holder)
     codes = generate_codes(page, server)

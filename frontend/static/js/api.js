@@ -1,13 +1,18 @@
-// fetch() for the Hallmark API: JSON in and out, errors as ApiError with the field messages the API names,
-// the staff key (sessionStorage) as a bearer token, and an Idempotency-Key on every staff write.
+// fetch() for the Hallmark API: JSON in and out, errors as ApiError with the field messages the API names, and an
+// Idempotency-Key on every staff write. Staff are signed in by the session cookie (HttpOnly: this code never
+// sees it); their writes carry the X-CSRF-Token of GET /api/session, kept in memory only.
 
-const KEY_STORE = "hallmark.apiKey";
+let csrfToken = null;
 
-export const staffKey = {
-  get: () => sessionStorage.getItem(KEY_STORE),
-  set: (key) => sessionStorage.setItem(KEY_STORE, key),
-  clear: () => sessionStorage.removeItem(KEY_STORE),
+export const csrf = {
+  set: (token) => { csrfToken = token; },
+  clear: () => { csrfToken = null; },
 };
+
+async function currentCsrf() {
+  if (!csrfToken) csrfToken = (await api("/api/session", { staff: true })).csrf;
+  return csrfToken;
+}
 
 export class ApiError extends Error {
   /** status 0 means the request never got an answer (network down, server gone). */
@@ -45,10 +50,11 @@ function uuid() {
 
 /**
  * api("/api/claims", {method: "POST", json: {...}})
- * options: json (body), form (FormData), staff (send the key), idempotent (a name for this kind of submission;
+ * options: json (body), form (FormData), staff (a console call: CSRF header on writes, 401 signs out), idempotent (a name for this kind of submission;
  * `same` identifies the body when it is not JSON, e.g. a file), raw (return the Response).
  */
-export async function api(path, { method = "GET", json, form, staff = false, idempotent, same, raw = false } = {}) {
+export async function api(path, { method = "GET", json, form, staff = false, idempotent, same, raw = false,
+  retried = false } = {}) {
   const headers = { Accept: "application/json" };
   let body;
   if (json !== undefined) {
@@ -57,7 +63,8 @@ export async function api(path, { method = "GET", json, form, staff = false, ide
   } else if (form) {
     body = form;
   }
-  if (staff) headers.Authorization = `Bearer ${staffKey.get()}`;
+  const write = !["GET", "HEAD"].includes(method);
+  if (staff && write) headers["X-CSRF-Token"] = await currentCsrf();
   let submission;
   if (idempotent) {
     const fingerprint = `${path}\n${same ?? body ?? ""}`;
@@ -70,13 +77,17 @@ export async function api(path, { method = "GET", json, form, staff = false, ide
   }
   let reply;
   try {
-    reply = await fetch(path, { method, headers, body });
+    reply = await fetch(path, { method, headers, body, credentials: "same-origin" });
   } catch {
     throw new ApiError(0, {});
   }
   if (idempotent && reply.status < 500) pending.delete(idempotent);
   if (!reply.ok) {
     const error = new ApiError(reply.status, await reply.json().catch(() => ({})));
+    if (reply.status === 403 && staff && write && error.message.includes("X-CSRF-Token") && !retried) {
+      csrf.clear(); // a new session since the token was read: read it again, once
+      return api(path, { method, json, form, staff, idempotent, same, raw, retried: true });
+    }
     if (reply.status === 401 && staff) document.dispatchEvent(new CustomEvent("signedout", { detail: error }));
     throw error;
   }

@@ -1,7 +1,7 @@
-// The marketing console: API-key sign-in (kept in sessionStorage for this tab only), the list of drops and
+// The console: staff sign-in (a session cookie; the CSRF token in memory), the list of drops and
 // the hash routes #/new (create a drop), #/drops/<id> (its dashboard, airdrops and claim codes) and #/approvals.
-import { api, staffKey } from "../api.js";
-import { $, busy, clearErrors, el, fieldError, requireFields, showErrors } from "../ui.js";
+import { api, csrf } from "../api.js";
+import { $, busy, clearErrors, el, requireFields, showErrors } from "../ui.js";
 import { hideCreate, showCreate } from "./create.js";
 import { hideDrop, showDrop } from "./drop.js";
 import { hideRedeem, showRedeem } from "./redeem.js";
@@ -47,43 +47,58 @@ function route() {
   loadDrops().catch(() => {}); // a failed refresh keeps the last list; a 401 signs out through the event
 }
 
-function signedIn() {
+// the sidebar's entries and the permission each needs (GET /api/session lists the user's)
+const NAV = { "#/new": "drops.create", "#/approvals": "drops.read", "#/audit": "audit.read", "#/redeem": "perks.redeem",
+  "#/webhooks": "webhooks.manage" };
+
+function signedIn(me) {
+  csrf.set(me.csrf);
+  for (const link of document.querySelectorAll(".sidebar a[href^='#/']")) {
+    const needs = NAV[link.getAttribute("href")];
+    link.hidden = Boolean(needs) && !me.permissions.includes(needs);
+  }
   $("signin").hidden = true;
   $("app").hidden = false;
   route();
 }
 
 function signedOut(error) {
-  staffKey.clear();
+  csrf.clear();
   hideDrop();
   $("app").hidden = true;
   $("signin").hidden = false;
-  if (error) showErrors(signinForm, fieldError({ key: error.message }));
-  signinForm.key.focus();
+  if (error) showErrors(signinForm, error);
+  signinForm.username.focus();
 }
 
 signinForm.addEventListener("submit", (event) => {
   event.preventDefault();
   busy(signinForm.querySelector("button[type=submit]"), async () => {
     clearErrors(signinForm);
-    const key = signinForm.key.value.trim();
+    const username = signinForm.username.value.trim();
+    const password = signinForm.password.value;
+    const totp = signinForm.totp.value.trim();
     try {
-      requireFields({ key });
-      staffKey.set(key);
-      await loadDrops();
+      requireFields({ username, password });
+      const me = await api("/api/session", { method: "POST", json: { username, password, totp: totp || null } });
       signinForm.reset();
-      signedIn();
+      $("totp-field").hidden = true;
+      signedIn(me);
     } catch (error) {
-      staffKey.clear();
-      showErrors(signinForm, error.status === 401 ? fieldError({ key: error.message }) : error);
+      // a 401 naming the totp field: the password was right, the account asks for its code
+      if (error.fields?.totp) $("totp-field").hidden = false;
+      showErrors(signinForm, error);
+      if (error.fields?.totp) signinForm.totp.focus();
     }
   });
 });
 
-$("signout").addEventListener("click", () => signedOut());
+$("signout").addEventListener("click", () => {
+  api("/api/session", { method: "DELETE", staff: true }).catch(() => {}).finally(() => signedOut());
+});
 document.addEventListener("signedout", (event) => signedOut(event.detail));
 document.addEventListener("dropschanged", () => loadDrops().catch(() => {}));
 window.addEventListener("hashchange", route);
 
-if (staffKey.get()) signedIn();
-else signedOut();
+// a session that is still open (a reload) goes straight to the console; otherwise the sign-in form
+api("/api/session").then(signedIn, () => signedOut());
