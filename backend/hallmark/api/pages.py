@@ -11,7 +11,7 @@ from flask import Blueprint, make_response, redirect, render_template, request, 
 from markupsafe import Markup
 
 from ..config import ROOT
-from ..access.permissions import public
+from ..access.permissions import KEY_SCOPES, ROLES, public
 
 FRONTEND = ROOT / "frontend"
 STATIC = FRONTEND / "static"
@@ -90,7 +90,7 @@ def prove():
 @bp.get("/console")
 @public
 def console():
-    return page("console.html")
+    return page("console.html", roles=list(ROLES), key_scopes=KEY_SCOPES)  # the staff and key forms' choices
 
 
 @bp.get("/static/<path:filename>")

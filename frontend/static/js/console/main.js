@@ -1,5 +1,6 @@
 // The console: staff sign-in (a session cookie; the CSRF token in memory), the list of drops and
-// the hash routes #/new (create a drop), #/drops/<id> (its dashboard, airdrops and claim codes) and #/approvals.
+// the hash routes #/new (create a drop), #/drops/<id> (its dashboard, airdrops and claim codes), #/approvals, and
+// #/account, #/staff and #/keys (one's own password and authenticator; staff accounts; partner API keys).
 import { api, csrf } from "../api.js";
 import { $, busy, clearErrors, el, requireFields, showErrors } from "../ui.js";
 import { hideCreate, showCreate } from "./create.js";
@@ -9,6 +10,9 @@ import "./ledger.js";
 import { hideApprovals, showApprovals } from "./approvals.js";
 import { hideAudit, showAudit } from "./audit.js";
 import { hideWebhooks, showWebhooks } from "./webhooks.js";
+import { hideAccount, showAccount } from "./account.js";
+import { hideStaff, showStaff } from "./staff.js";
+import { hideKeys, showKeys } from "./keys.js";
 
 const signinForm = $("signin-form");
 
@@ -31,7 +35,14 @@ function route() {
   const approving = location.hash === "#/approvals";
   const auditing = location.hash === "#/audit";
   const hooking = location.hash === "#/webhooks";
-  $("view-empty").hidden = Boolean(drop || creating || approving || redeeming || auditing || hooking);
+  const pages = { "#/account": [showAccount, hideAccount], "#/staff": [showStaff, hideStaff],
+    "#/keys": [showKeys, hideKeys] };
+  $("view-empty").hidden = Boolean(drop || creating || approving || redeeming || auditing || hooking
+    || pages[location.hash]);
+  for (const [hash, [show, hide]] of Object.entries(pages)) {
+    if (hash === location.hash) show();
+    else hide();
+  }
   if (hooking) showWebhooks();
   else hideWebhooks();
   if (auditing) showAudit();
@@ -49,7 +60,7 @@ function route() {
 
 // the sidebar's entries and the permission each needs (GET /api/session lists the user's)
 const NAV = { "#/new": "drops.create", "#/approvals": "drops.read", "#/audit": "audit.read", "#/redeem": "perks.redeem",
-  "#/webhooks": "webhooks.manage" };
+  "#/webhooks": "webhooks.manage", "#/staff": "staff.manage", "#/keys": "keys.manage" };
 
 function signedIn(me) {
   csrf.set(me.csrf);
