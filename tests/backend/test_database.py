@@ -78,14 +78,19 @@ def test_drift_is_reported(database):
 
 
 def test_a_create_all_database_is_adopted(database):
-    """What the versions before migrations left: the tables (and data), no alembic_version."""
-    Base.metadata.create_all(database.engine)
-    key = create_api_key(database, "kept", scopes=KEY_SCOPES)
+    """What the versions before migrations left: the baseline's tables (and data), no alembic_version."""
+    migrations.upgrade(database.engine, migrations.BASELINE)
+    with database.engine.begin() as conn:
+        conn.execute(text("DROP TABLE alembic_version"))
+        conn.execute(text("INSERT INTO api_keys (name, role, prefix, key_hash, created_at) "
+                          "VALUES ('kept', 'marketing', 'hk_kept', 'a1b2', CURRENT_TIMESTAMP)"))
     database.upgrade()
     assert revision(database) == migrations.head()
     assert check_schema(database.engine) == []
     with database.session() as s:
-        assert s.scalar(select(ApiKey.name)) == "kept" and key.startswith("hk_")
+        kept = s.scalar(select(ApiKey).where(ApiKey.name == "kept"))
+        assert kept.scopes.split() == ["drops.read", "drops.create", "airdrops.create", "mints.create", "drops.pause",
+                                       "claim_codes.create", "custody.read"]
 
 
 def test_an_incomplete_old_database_is_refused_untouched(database):
@@ -178,7 +183,7 @@ def test_the_app_runs_on_postgres(pg_url, deployed_data, stack, monkeypatch):
     app = create_app(Config(
         DATA_DIR=deployed_data, RPC_URL=f"http://127.0.0.1:{CI_PORT}", NETWORK=CI_NETWORK,
         DEPLOYMENT_FILE=deployed_data / "deployments" / f"{CI_NETWORK}.json", TESTING=True,
-        DATABASE_URL=pg_url, MINT_BATCH_SIZE=50,
+        DATABASE_URL=pg_url, MINT_BATCH_SIZE=50, APPROVALS=(),
     ))
     try:
         database = app.extensions["hallmark.db"]

@@ -161,6 +161,7 @@ def test_idempotency_key(client, staff, make_drop):
 
 def test_staff_endpoints_need_a_key_with_a_role(client, app):
     from hallmark.access.keys import create_api_key
+    from hallmark.access.permissions import KEY_SCOPES
     assert client.get("/api/drops").status_code == 401
     assert client.get("/api/drops", headers={"Authorization": "Bearer hk_wrong"}).status_code == 401
     key = create_api_key(app.extensions["hallmark.db"], "m", scopes=KEY_SCOPES)

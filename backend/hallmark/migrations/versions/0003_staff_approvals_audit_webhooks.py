@@ -218,8 +218,7 @@ def upgrade() -> None:
 
     # ### end Alembic commands ###
     # keys made before scopes: the permissions their role had then (every staff operation), kept until revoked
-    earlier = ("drops.read jobs.read stats.read drops.create airdrops.create mints.create claim_codes.create "
-               "drops.pause custody.read")
+    earlier = "drops.read drops.create airdrops.create mints.create drops.pause claim_codes.create custody.read"
     op.execute(sa.text("UPDATE api_keys SET scopes = :scopes WHERE scopes = ''").bindparams(scopes=earlier))
 
 
