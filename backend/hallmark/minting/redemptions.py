@@ -47,12 +47,16 @@ def item(db: Database, contract: str, token_id: int) -> dict:
             raise RedemptionRefused(404, f"serial {token_id} of {drop.name} has not been minted")
         latest = s.scalar(select(Redemption).where(Redemption.drop_id == drop.id, Redemption.token_id == token_id)
                           .order_by(Redemption.id.desc()).limit(1))
+    # a redemption whose transaction was mined counts at once, before the index has read its Redeemed event
+    confirmed = latest if latest is not None and latest.status == "redeemed" else None
     return {
         "drop": {"id": drop.id, "slug": drop.slug, "name": drop.name, "paused": drop.paused},
         "contract": contract, "token_id": token_id, "serial_label": f"{token_id}/{drop.edition_size}",
         "holder": None if token is None or token.burned else token.owner,
         "indexed": token is not None, "burned": bool(token and token.burned),
-        "redeemed": bool(token and token.redeemed_at), "redeemed_at": iso_utc(token.redeemed_at) if token else None,
+        "redeemed": bool(token and token.redeemed_at) or confirmed is not None,
+        "redeemed_at": iso_utc(token.redeemed_at) if token and token.redeemed_at else
+        iso_utc(confirmed.redeemed_at) if confirmed else None,
         "redeemed_tx": token.redeemed_tx if token else None,
         "image_url": f"/art/{contract}/{token_id}.png",
         "verify_url": f"{drop.public_base_url}/v/{contract}/{token_id}",

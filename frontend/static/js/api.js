@@ -9,6 +9,14 @@ export const csrf = {
   clear: () => { csrfToken = null; },
 };
 
+// the signed-in person's permissions (GET /api/session): views offer only the writes the server would allow
+let granted = new Set();
+
+export const permissions = {
+  set: (list) => { granted = new Set(list); },
+  may: (permission) => granted.has(permission),
+};
+
 async function currentCsrf() {
   if (!csrfToken) csrfToken = (await api("/api/session", { staff: true })).csrf;
   return csrfToken;

@@ -1,7 +1,7 @@
 // Maker-checker (#/approvals): requests waiting for a second person, with what the checker must see before
 // deciding (a drop's settings and preview card; an airdrop's counts, digest and gas), approve / reject with a
 // reason; and the signed-in person's own requests with their outcome. The server refuses deciding one's own.
-import { api } from "../api.js";
+import { api, permissions } from "../api.js";
 import { t } from "../i18n.js";
 import { $, busy, el } from "../ui.js";
 
@@ -76,7 +76,7 @@ async function load() {
     api("/api/approvals?mine=true", { staff: true })]);
   const mineIds = new Set(mine.map((a) => a.id));
   const others = pending.filter((a) => !mineIds.has(a.id));
-  $("approvals-pending").replaceChildren(...others.map((a) => card(a, true)));
+  $("approvals-pending").replaceChildren(...others.map((a) => card(a, permissions.may("approvals.decide"))));
   if (!others.length) $("approvals-pending").replaceChildren(el("li", { class: "hint", i18n: "approvals.none" }));
   $("approvals-mine").replaceChildren(...mine.map((a) => card(a, false)));
   if (!mine.length) $("approvals-mine").replaceChildren(el("li", { class: "hint", i18n: "approvals.none" }));

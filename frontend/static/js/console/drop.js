@@ -1,6 +1,6 @@
 // One drop's dashboard: status, minted / edition size, holders, claims, redemption rate, mints over time
 // (Chart.js, served from node_modules) and pause / resume. Refreshed every few seconds while open.
-import { api } from "../api.js";
+import { api, permissions } from "../api.js";
 import { formatNumber, lang, onLangChange, setText, t } from "../i18n.js";
 import { $, busy, copyable, el } from "../ui.js";
 import { resetAirdrop } from "./airdrop.js";
@@ -36,7 +36,7 @@ function render() {
   $("drop-status").className = `chip chip--${status}`;
   const toggle = $("pause-toggle");
   setText(toggle, drop.paused ? "dash.resume" : "dash.pause");
-  toggle.hidden = drop.status !== "live";
+  toggle.hidden = drop.status !== "live" || !permissions.may("drops.pause");
   $("stat-minted").textContent = `${formatNumber(drop.minted)} / ${formatNumber(drop.edition_size)}`;
   $("stat-minted-bar").max = drop.edition_size;
   $("stat-minted-bar").value = drop.minted;

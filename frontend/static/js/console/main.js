@@ -1,7 +1,7 @@
 // The console: staff sign-in (a session cookie; the CSRF token in memory), the list of drops and
 // the hash routes #/new (create a drop), #/drops/<id> (its dashboard, airdrops and claim codes), #/approvals, and
 // #/account, #/staff and #/keys (one's own password and authenticator; staff accounts; partner API keys).
-import { api, csrf } from "../api.js";
+import { api, csrf, permissions } from "../api.js";
 import { $, busy, clearErrors, el, requireFields, showErrors } from "../ui.js";
 import { hideCreate, showCreate } from "./create.js";
 import { hideDrop, showDrop } from "./drop.js";
@@ -64,6 +64,8 @@ const NAV = { "#/new": "drops.create", "#/approvals": "drops.read", "#/audit": "
 
 function signedIn(me) {
   csrf.set(me.csrf);
+  permissions.set(me.permissions);
+  for (const node of document.querySelectorAll("[data-needs]")) node.hidden = !me.permissions.includes(node.dataset.needs);
   for (const link of document.querySelectorAll(".sidebar a[href^='#/']")) {
     const needs = NAV[link.getAttribute("href")];
     link.hidden = Boolean(needs) && !me.permissions.includes(needs);
@@ -75,6 +77,7 @@ function signedIn(me) {
 
 function signedOut(error) {
   csrf.clear();
+  permissions.set([]);
   hideDrop();
   $("app").hidden = true;
   $("signin").hidden = false;
