@@ -37,6 +37,10 @@ class Drop(Base):
     holding_period: Mapped[int] = mapped_column(default=0)  # seconds
     royalty_bps: Mapped[int] = mapped_column(default=0)
     artwork: Mapped[str] = mapped_column(String(10), default="fuhu")  # fuhu | image
+    # the cards' labels (zh | en) and how they are drawn: the commitment is over the bytes, so a drop keeps the
+    # renderer it was created with (1: Pillow's bundled font, English labels; 2: the pinned CJK font)
+    language: Mapped[str] = mapped_column(String(5), default="zh", server_default="en")
+    render_version: Mapped[int] = mapped_column(default=2, server_default="1")
     base_image: Mapped[bytes | None] = mapped_column(LargeBinary)
     seed: Mapped[str] = mapped_column(String(64), default="")
     public_base_url: Mapped[str] = mapped_column(String(200))
@@ -216,6 +220,31 @@ class CustodialAccount(Base):
     customer_id: Mapped[str] = mapped_column(String(64), unique=True)
     address: Mapped[str] = mapped_column(String(42), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CustodialWithdrawal(Base):
+    """A custodial customer moving an item the bank holds for them to their own wallet. The worker first sends the
+    custodial address the gas (from the issuer key, through the sender), then signs the transfer with the custody
+    key; the chain's Transfer event settles it."""
+
+    __tablename__ = "custodial_withdrawals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(64), index=True)
+    collection: Mapped[str] = mapped_column(String(42))
+    token_id: Mapped[int]
+    from_address: Mapped[str] = mapped_column(String(42))  # the customer's custodial address
+    to_address: Mapped[str] = mapped_column(String(42))  # the customer's own wallet
+    # queued -> funding (gas sent) -> sending (transfer signed) -> done | failed
+    status: Mapped[str] = mapped_column(String(10), default="queued")
+    fund_tx_id: Mapped[int | None] = mapped_column(ForeignKey("chain_txs.id"))
+    tx_hash: Mapped[str | None] = mapped_column(String(66))
+    raw_tx: Mapped[bytes | None] = mapped_column(LargeBinary)  # the signed transfer, saved before broadcast
+    error: Mapped[str | None] = mapped_column(Text)
+    request_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
+    audit_id: Mapped[int | None] = mapped_column(ForeignKey("audit_entries.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None]
 
 
 class IdempotencyRecord(Base):
