@@ -94,6 +94,8 @@ class ChainTx(Base):
     to_address: Mapped[str] = mapped_column(String(42))
     data: Mapped[bytes] = mapped_column(LargeBinary)
     gas: Mapped[int]
+    # wei sent along: custody gas top-ups (custodial withdrawals); contract calls send none
+    value: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     tx_hash: Mapped[str] = mapped_column(String(66))  # the latest attempt's, or the one that mined
     # pending -> mined | reverted, or replaced (the nonce was taken by a transaction that is none of our attempts)
     status: Mapped[str] = mapped_column(String(10), default="pending")

@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
-from . import (api_keys, approvals, art, audit, claims, drops, errors, health, ledger, pages, redemptions, staff, stats,
-               vendor, verify, webhooks)
+from . import (api_keys, approvals, art, audit, claims, custody, drops, errors, health, ledger, pages, redemptions, staff,
+               stats, vendor, verify, webhooks)
 from ..access import sessions
 from ..access.permissions import public
 from .openapi import ContractPlugin, ErrorSchema
@@ -42,7 +42,7 @@ def init_app(app: Flask) -> Api:
         "description": "a staff member signed in to the console (POST /api/session); writes also need the "
                        "X-CSRF-Token header that GET /api/session returns"})
     for blueprint in (health.bp, drops.bp, approvals.bp, stats.bp, art.bp, claims.bp, verify.bp, staff.bp,
-                      api_keys.bp, redemptions.bp, ledger.bp, webhooks.bp, audit.bp):
+                      api_keys.bp, redemptions.bp, ledger.bp, webhooks.bp, audit.bp, custody.bp):
         api.register_blueprint(blueprint)
     app.register_blueprint(vendor.bp)
     app.register_blueprint(pages.bp)

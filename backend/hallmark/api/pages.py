@@ -81,6 +81,13 @@ def wallet():
     return page("wallet.html")
 
 
+@bp.get("/holdings")
+@public
+def holdings():
+    """A custodial customer's items; the bank's app opens it with the customer assertion in the fragment."""
+    return page("holdings.html")
+
+
 @bp.get("/prove")
 @public
 def prove():

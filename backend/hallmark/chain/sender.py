@@ -126,9 +126,11 @@ class Sender:
         with self._lock, self.db.locked_session() as s:
             yield s
 
-    def sign(self, s: Session, purpose: str, to: str, data: bytes, gas: int, audit_id: int | None = None) -> ChainTx:
+    def sign(self, s: Session, purpose: str, to: str, data: bytes, gas: int, audit_id: int | None = None,
+             value: int = 0) -> ChainTx:
         """Sign a transaction under the next nonce and store it (not yet broadcast). A purpose seen before returns
-        the transaction stored for it: nothing is signed twice. `audit_id`: the audit entry that caused it."""
+        the transaction stored for it: nothing is signed twice. `audit_id`: the audit entry that caused it;
+        `value`: wei sent along (a custodial address's gas)."""
         existing = s.scalar(select(ChainTx).where(ChainTx.purpose == purpose))
         if existing is not None:
             return existing
@@ -137,14 +139,16 @@ class Sender:
             ChainTx.chain_id == chain_id, ChainTx.signer == self.address)) or 0
         on_chain = self._rpc("eth_getTransactionCount", [self.address, "pending"], parse=lambda r: int(r, 16))
         row = ChainTx(purpose=purpose, chain_id=chain_id, signer=self.address, nonce=max(stored_next, on_chain),
-                      to_address=Web3.to_checksum_address(to), data=data, gas=gas, tx_hash="", audit_id=audit_id)
+                      to_address=Web3.to_checksum_address(to), data=data, gas=gas, value=value, tx_hash="",
+                      audit_id=audit_id)
         s.add(row)
         s.flush()
-        self._new_attempt(s, row, *self._fees())
+        self._new_attempt(s, row, *self.fees())
         _record(s, row, "sent")
         return row
 
-    def _fees(self) -> tuple[int, int]:
+    def fees(self) -> tuple[int, int]:
+        """(max fee, priority fee) per gas for a transaction signed now: room for the base fee to double."""
         block = self._rpc("eth_getBlockByNumber", ["latest", False])
         base_fee = int(block.get("baseFeePerGas") or "0x0", 16)
         priority = self.priority_fee_wei
@@ -153,7 +157,7 @@ class Sender:
     def _new_attempt(self, s: Session, row: ChainTx, max_fee: int, priority: int) -> TxAttempt:
         signed = self.account.sign_transaction({
             "type": 2, "chainId": row.chain_id, "nonce": row.nonce, "to": row.to_address, "data": row.data,
-            "gas": row.gas, "value": 0, "maxFeePerGas": max_fee, "maxPriorityFeePerGas": min(priority, max_fee),
+            "gas": row.gas, "value": row.value, "maxFeePerGas": max_fee, "maxPriorityFeePerGas": min(priority, max_fee),
         })
         attempt = TxAttempt(chain_tx_id=row.id, tx_hash=Web3.to_hex(signed.hash), raw=bytes(signed.raw_transaction),
                             max_fee_per_gas=max_fee, max_priority_fee_per_gas=min(priority, max_fee))
@@ -246,7 +250,7 @@ class Sender:
 
     def _bump(self, s: Session, row: ChainTx, newest: TxAttempt) -> None:
         """Replace a waiting transaction with the same nonce at a higher fee (at least the node's +10%)."""
-        current_max, current_priority = self._fees()
+        current_max, current_priority = self.fees()
         factor = 100 + self.bump_percent
         max_fee = max(int(newest.max_fee_per_gas) * factor // 100, current_max)
         priority = max(int(newest.max_priority_fee_per_gas) * factor // 100, current_priority)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from eth_account import Account
 from eth_account.hdaccount import key_from_seed, seed_from_mnemonic
+from eth_account.signers.local import LocalAccount
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -54,10 +55,24 @@ class CustodyService:
             self._phrase = phrase
         return self._phrase
 
-    def _address(self, index: int) -> str:
+    def _account(self, index: int) -> LocalAccount:
         if self._seed is None:
             self._seed = seed_from_mnemonic(self._mnemonic(), "")
-        return Account.from_key(key_from_seed(self._seed, PATH.format(index=index))).address
+        return Account.from_key(key_from_seed(self._seed, PATH.format(index=index)))
+
+    def _address(self, index: int) -> str:
+        return self._account(index).address
+
+    def signer(self, s, address: str) -> LocalAccount:
+        """The key of one custodial address, for the worker to sign that customer's withdrawal with (it never
+        leaves the worker's memory)."""
+        index = s.scalar(select(CustodialAccount.id).where(CustodialAccount.address == address))
+        if index is None:
+            raise CustodyError(f"{address} is not a custodial address")
+        account = self._account(index)
+        if account.address != address:  # the seed changed under accounts made with another one
+            raise CustodyError(f"the custody seed does not derive {address}: was the seed replaced?")
+        return account
 
     @staticmethod
     def existing_address(s, customer_id: str) -> str | None:

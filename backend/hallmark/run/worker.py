@@ -3,7 +3,7 @@ creation, pause/resume). Any number may run; the one holding the sender lease wo
 over within seconds of its death. On SQLite (one machine, one data folder) a second worker is refused instead.
 
 Every step: check that the deployment is still on the chain, let the confirmer settle what the chain decided,
-sign and send the next batches, carry out pause requests and perk redemptions, build new drops.
+sign and send the next batches, carry out pause requests, perk redemptions and custodial withdrawals, build new drops.
 """
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ from ..chain.contracts import ChainHandles, connect
 from ..chain.sender import NodeUnavailable, Sender
 from ..db import Database
 from ..minting.builder import DropBuilder
+from ..minting.custody import CustodyService
 from ..minting.drops import DropService
 from ..minting.queue import MintQueue
 from ..minting.redemptions import Redeemer
+from ..minting.withdrawals import Withdrawer
 from ..models import Drop
 from .loop import LeasedLoop
 
@@ -57,6 +59,7 @@ class Worker(LeasedLoop):
                               claim_window=c["CLAIM_WINDOW_SECONDS"])
             builder = DropBuilder(self.db, sender, queue.handles)
             self.redeemer = Redeemer(self.db, sender, queue.handles)
+            self.withdrawer = Withdrawer(self.db, sender, queue.handles, CustodyService(self.db, c["DATA_DIR"]))
             DropService(self.db, queue.handles, c["PUBLIC_BASE_URL"]).adopt(record.drops)
             self._wired = (sender, queue, builder, record, w3)
         return self._wired
@@ -85,6 +88,7 @@ class Worker(LeasedLoop):
         progressed |= bool(queue.fill())
         progressed |= builder.sync_pauses()
         progressed |= self.redeemer.sync()
+        progressed |= self.withdrawer.sync()
         progressed |= builder.schedule()
         return progressed
 

@@ -59,11 +59,12 @@ function uuid() {
 /**
  * api("/api/claims", {method: "POST", json: {...}})
  * options: json (body), form (FormData), staff (a console call: CSRF header on writes, 401 signs out), idempotent (a name for this kind of submission;
- * `same` identifies the body when it is not JSON, e.g. a file), raw (return the Response).
+ * `same` identifies the body when it is not JSON, e.g. a file), raw (return the Response), headers (extra ones, e.g.
+ * a custodial customer's X-Customer-Assertion).
  */
 export async function api(path, { method = "GET", json, form, staff = false, idempotent, same, raw = false,
-  retried = false } = {}) {
-  const headers = { Accept: "application/json" };
+  headers: extra = {}, retried = false } = {}) {
+  const headers = { Accept: "application/json", ...extra };
   let body;
   if (json !== undefined) {
     headers["Content-Type"] = "application/json";
@@ -94,7 +95,7 @@ export async function api(path, { method = "GET", json, form, staff = false, ide
     const error = new ApiError(reply.status, await reply.json().catch(() => ({})));
     if (reply.status === 403 && staff && write && error.message.includes("X-CSRF-Token") && !retried) {
       csrf.clear(); // a new session since the token was read: read it again, once
-      return api(path, { method, json, form, staff, idempotent, same, raw, retried: true });
+      return api(path, { method, json, form, staff, idempotent, same, raw, headers: extra, retried: true });
     }
     if (reply.status === 401 && staff) document.dispatchEvent(new CustomEvent("signedout", { detail: error }));
     throw error;

@@ -104,11 +104,15 @@ function showStep(status) {
 
 function done(claim) {
   const path = verifyPath(claim.contract_address, claim.token_id);
+  // custodial: the holdings page (opened with the same assertion, in its fragment) is where they see and withdraw
+  const holdings = claim.custodial && customerAssertion
+    ? el("a", { class: "button button--secondary", href: `/holdings#customer=${encodeURIComponent(customerAssertion)}`,
+      i18n: "claim.holdings_link" }) : null;
   result.replaceChildren(el("div", { class: "result result--authentic" }, icon("ok"), el("div", {},
     el("p", { class: "result-title", i18n: "claim.done", params: { id: claim.token_id } }),
     el("p", { i18n: claim.custodial ? "claim.done_custodial" : "claim.done_wallet" }),
-    el("a", { class: "button", href: path, i18n: "claim.view" }))));
-  setTimeout(() => location.assign(path), REDIRECT_MS);
+    el("a", { class: "button", href: path, i18n: "claim.view" }), holdings)));
+  if (!claim.custodial) setTimeout(() => location.assign(path), REDIRECT_MS);
 }
 
 function failed(claim) {

@@ -44,6 +44,10 @@ def upgrade() -> None:
     with op.batch_alter_table('custodial_withdrawals', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_custodial_withdrawals_customer_id'), ['customer_id'], unique=False)
 
+    with op.batch_alter_table('chain_txs', schema=None) as batch_op:
+        # wei sent along (custody gas top-ups); every earlier transaction sent none
+        batch_op.add_column(sa.Column('value', sa.BigInteger(), server_default='0', nullable=False))
+
     with op.batch_alter_table('drops', schema=None) as batch_op:
         # drops made before: English labels, the first renderer (their cards' bytes are committed on chain)
         batch_op.add_column(sa.Column('language', sa.String(length=5), server_default='en', nullable=False))
@@ -57,6 +61,9 @@ def downgrade() -> None:
     with op.batch_alter_table('drops', schema=None) as batch_op:
         batch_op.drop_column('render_version')
         batch_op.drop_column('language')
+
+    with op.batch_alter_table('chain_txs', schema=None) as batch_op:
+        batch_op.drop_column('value')
 
     with op.batch_alter_table('custodial_withdrawals', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_custodial_withdrawals_customer_id'))
