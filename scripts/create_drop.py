@@ -11,6 +11,7 @@ from brownie import HallmarkRegistry
 from tqdm import tqdm
 
 from hallmark import config
+from hallmark.art.cardfont import LANGUAGES, glyph_error, missing_glyph
 from hallmark.art.content import DropContent, build_commitment, collection_salt, policy_index
 
 from scripts.common import fail, issuer, require_record, record_path
@@ -23,7 +24,7 @@ def load_spec(path: str) -> dict:
     if not file.exists():
         fail(f"drop spec {path} does not exist")
     try:
-        spec = yaml.safe_load(file.read_text()) or {}
+        spec = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         fail(f"drop spec {path} is not valid YAML ({str(exc).splitlines()[0]})")
     for field in REQUIRED:
@@ -43,6 +44,12 @@ def load_spec(path: str) -> dict:
         policy_index(spec.get("transfer_policy", "transferable"))
     except ValueError as exc:
         fail(f"drop spec {path}: field 'transfer_policy': {exc}")
+    spec["language"] = spec.get("language", "zh")
+    if spec["language"] not in LANGUAGES:
+        fail(f"drop spec {path}: field 'language' must be one of {', '.join(LANGUAGES)}")
+    for field in ("name", "issuer_name", "description"):
+        if (ch := missing_glyph(str(spec.get(field, "")))) is not None:
+            fail(f"drop spec {path}: field '{field}': {glyph_error(ch)}")
     return spec
 
 
@@ -60,7 +67,7 @@ def main(spec_path: str = "drops/fuhu-demo.yaml"):
         name=spec["name"], description=spec.get("description", ""), issuer=spec.get("issuer_name", "Hallmark"),
         edition_size=spec["edition_size"], contract_address=address, public_base_url=config.Config().PUBLIC_BASE_URL,
         transfer_policy=spec.get("transfer_policy", "transferable"), holding_period=spec["holding_period"],
-        artwork=spec.get("artwork", "fuhu"), seed=spec.get("seed", spec["slug"]),
+        artwork=spec.get("artwork", "fuhu"), seed=spec.get("seed", spec["slug"]), language=spec["language"],
     )
     if not registry.isOfficial(address):
         with tqdm(total=content.edition_size, desc="Rendering artwork", unit="item", mininterval=1) as bar:
@@ -77,7 +84,8 @@ def main(spec_path: str = "drops/fuhu-demo.yaml"):
         "issuer_name": content.issuer, "edition_size": content.edition_size,
         "transfer_policy": content.transfer_policy, "holding_period": content.holding_period,
         "royalty_bps": spec["royalty_bps"], "artwork": content.artwork, "seed": content.seed,
-        "public_base_url": content.public_base_url,
+        "public_base_url": content.public_base_url, "language": content.language,
+        "render_version": content.render_version,
     }
     record.save(record_path())
     print(f"Drop '{spec['slug']}' is collection {address}")

@@ -352,7 +352,7 @@ def drop():
 
 SPEC_STRINGS = ("slug", "name", "symbol", "description", "issuer_name", "seed")
 COMPARED = ("name", "symbol", "description", "issuer_name", "edition_size", "transfer_policy", "holding_period",
-            "royalty_bps", "artwork", "seed", "per_wallet_limit")
+            "royalty_bps", "artwork", "seed", "per_wallet_limit", "language")
 
 
 def load_spec(path: str) -> dict:
@@ -442,7 +442,7 @@ def drop_create(spec_path, wait):
 
 
 RECORD_FIELDS = ("name", "symbol", "description", "issuer_name", "edition_size", "transfer_policy", "holding_period",
-                 "royalty_bps", "artwork", "seed", "public_base_url")
+                 "royalty_bps", "artwork", "seed", "public_base_url", "language", "render_version")
 
 
 def _find_slug(db, slug: str):

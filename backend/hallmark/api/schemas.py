@@ -7,8 +7,10 @@ from datetime import timezone
 
 from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
+from ..art.cardfont import LANGUAGES
 from ..art.content import POLICY_NAMES
 from ..inputs import AddressError, checked_address, hidden_character
+from .cardtext import CardGlyphs
 from .openapi import UTCDateTime
 
 MAX_BASE_IMAGE = 5 * 1024 * 1024
@@ -81,11 +83,14 @@ class Base64Image(fields.String):
 class DropCreateSchema(Schema):
     slug = fields.String(required=True, validate=FullMatch(r"^[a-z0-9][a-z0-9-]{2,63}$", error=(
         "3-64 characters: lower-case letters, digits and dashes.")))
-    name = fields.String(required=True, validate=[validate.Length(1, 100), PlainText()])
+    name = fields.String(required=True, validate=[validate.Length(1, 100), PlainText(), CardGlyphs()])
     symbol = fields.String(required=True, validate=FullMatch(r"^[A-Z0-9]{1,16}$", error=(
         "1-16 upper-case letters or digits.")))
-    description = fields.String(load_default="", validate=[validate.Length(max=2000), PlainText(allow="\n\t")])
-    issuer_name = fields.String(load_default="Demo Bank", validate=[validate.Length(1, 100), PlainText()])
+    description = fields.String(load_default="", validate=[
+        validate.Length(max=2000), PlainText(allow="\n\t"), CardGlyphs()])
+    issuer_name = fields.String(load_default="Demo Bank", validate=[validate.Length(1, 100), PlainText(), CardGlyphs()])
+    language = fields.String(load_default="zh", validate=validate.OneOf(LANGUAGES),
+                             metadata={"description": "of the card labels: zh (default) or en"})
     edition_size = Integer(required=True, validate=validate.Range(1, 100_000))
     transfer_policy = fields.String(load_default="transferable", validate=validate.OneOf(POLICY_NAMES))
     holding_period_days = Number(load_default=0, validate=validate.Range(0, 3650))
@@ -131,6 +136,9 @@ class DropSchema(Schema):
     holding_period = fields.Integer(required=True, metadata={"description": "seconds"})
     royalty_bps = fields.Integer(required=True)
     artwork = fields.String(required=True)
+    language = fields.String(required=True, metadata={"description": "of the card labels: zh | en"})
+    render_version = fields.Integer(required=True, metadata={
+        "description": "card renderer: 1 for drops made before Chinese cards, 2 since"})
     claim_start = UTCDateTime(required=True, allow_none=True)
     claim_end = UTCDateTime(required=True, allow_none=True)
     per_wallet_limit = fields.Integer(required=True)

@@ -14,7 +14,7 @@ from eth_utils import keccak
 
 from .commitment import ContentTree, leaf_hash
 from .fingerprint import fingerprint
-from .render import ItemSpec, image_sha256, render_item, render_item_and_image
+from .render import RENDER_VERSION, ItemSpec, image_sha256, render_item, render_item_and_image
 from .fuhu import fuhu_traits
 
 POLICY_NAMES = ("transferable", "soulbound", "holding_period")  # index = the contract's TransferPolicy
@@ -46,6 +46,8 @@ class DropContent:
     artwork: str = "fuhu"
     base_image: bytes | None = None
     seed: str = ""
+    language: str = "zh"
+    render_version: int = RENDER_VERSION  # 1 for drops made before Chinese cards (see render)
 
     def verify_url(self, serial: int) -> str:
         return f"{self.public_base_url}/v/{self.contract_address}/{serial}"
@@ -58,6 +60,7 @@ class DropContent:
             drop_name=self.name, issuer=self.issuer, edition_size=self.edition_size, serial=serial,
             contract_address=self.contract_address, verify_url=self.verify_url(serial),
             artwork=self.artwork, base_image=self.base_image, seed=self.seed,
+            language=self.language, render_version=self.render_version,
         )
 
     def image(self, serial: int) -> bytes:

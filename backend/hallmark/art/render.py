@@ -4,6 +4,10 @@ Output must be byte-identical for the same ItemSpec because the backend hashes e
 item of a drop into a content commitment; so no metadata in the PNG, fixed zlib
 settings, and all variation comes from fuhu_traits(). Bytes are only stable for a
 given Pillow/FreeType/zlib build, which the pinned dependencies provide.
+
+Render version 1 (drops made before Chinese cards: their bytes are committed on chain, so its path must never
+change) draws English labels with Pillow's bundled Latin font; version 2 draws every text with the pinned CJK
+font and labels in the drop's language (cardfont).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from functools import lru_cache
 import segno
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from .cardfont import LABELS, card_font
 from .fuhu import RARITY_COLOURS, fuhu_traits, paint_fuhu
 
 CARD = 640
@@ -32,6 +37,7 @@ _IMAGE_BG = (30, 30, 38)
 _MAX_BASE_PIXELS = 40_000_000  # reject huge uploads before decoding them
 _ZLIB_LEVEL = 3  # fixed: changing it changes every drop's commitment
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+RENDER_VERSION = 2  # what new drops are rendered with
 
 
 @dataclass(frozen=True)
@@ -45,13 +51,15 @@ class ItemSpec:
     artwork: str = "fuhu"
     base_image: bytes | None = None
     seed: str = ""
+    language: str = "zh"  # of the labels, from render version 2
+    render_version: int = RENDER_VERSION
 
 
-def format_serial(serial: int, edition_size: int) -> str:
+def format_serial(serial: int, edition_size: int, language: str = "en") -> str:
     # Pad to the digits of the largest zero-padded serial (edition_size - 1), at least 4,
     # so a 10000 edition reads "No. 0088 / 10000" and only its last item has 5 digits.
     width = max(4, len(str(edition_size - 1)))
-    return f"No. {serial:0{width}d} / {edition_size}"
+    return LABELS[language]["serial"].format(f"{serial:0{width}d}", edition_size)
 
 
 def address_fingerprint(address: str) -> str:
@@ -105,6 +113,10 @@ def _validate(spec: ItemSpec) -> None:
         raise ValueError("artwork 'image' needs base_image bytes")
     if spec.artwork not in ("fuhu", "image"):
         raise ValueError(f"unknown artwork {spec.artwork!r}; expected 'fuhu' or 'image'")
+    if spec.render_version not in (1, 2):
+        raise ValueError(f"unknown render_version {spec.render_version!r}; expected 1 or 2")
+    if spec.language not in LABELS:
+        raise ValueError(f"unknown language {spec.language!r}; expected one of {', '.join(LABELS)}")
 
 
 def _render_card(spec: ItemSpec) -> Image.Image:
@@ -115,11 +127,13 @@ def _render_card(spec: ItemSpec) -> Image.Image:
         traits = fuhu_traits(spec.serial, spec.seed)
         accent = RARITY_COLOURS[traits["Rarity"]]
         paint_fuhu(card, ART_BOX, traits)
-        label = traits["Rarity"].upper()
-        font = _font(15)
+        if spec.render_version == 1:
+            label, font, at = traits["Rarity"].upper(), _font(15), (38, 33)
+        else:  # the badge's middle at y 40, like version 1's
+            label, font, at = LABELS[spec.language][traits["Rarity"]], card_font(15), (38, 40)
         w = font.getlength(label)
         d.rounded_rectangle((26, 26, 26 + w + 24, 54), radius=14, fill=_PANEL, outline=accent, width=2)
-        d.text((38, 33), label, font=font, fill=accent)
+        d.text(at, label, font=font, fill=accent, anchor=None if spec.render_version == 1 else "lm")
     else:
         accent = _IMAGE_ACCENT
         card.paste(_fitted_base(spec.base_image, (ART_BOX[2] - ART_BOX[0], ART_BOX[3] - ART_BOX[1])), ART_BOX[:2])
@@ -129,6 +143,19 @@ def _render_card(spec: ItemSpec) -> Image.Image:
     d.rectangle((ART_BOX[0], ART_BOX[1], ART_BOX[2] - 1, PANEL_BOX[3] - 1), outline=_PANEL, width=2)
     d.line((ART_BOX[0], PANEL_BOX[1], ART_BOX[2] - 1, PANEL_BOX[1]), fill=accent, width=2)
 
+    if spec.render_version == 1:
+        _panel_text_v1(d, spec, accent)
+    else:
+        _panel_text_v2(d, spec, accent)
+
+    d.rounded_rectangle(QR_BOX, radius=6, fill=(255, 255, 255))
+    qr = _qr_image(spec.verify_url, QR_BOX[2] - QR_BOX[0])
+    card.paste(qr, (QR_BOX[0] + (QR_BOX[2] - QR_BOX[0] - qr.width) // 2,
+                    QR_BOX[1] + (QR_BOX[3] - QR_BOX[1] - qr.height) // 2))
+    return card
+
+
+def _panel_text_v1(d: ImageDraw.ImageDraw, spec: ItemSpec, accent: tuple) -> None:
     for y, text, size, colour in (
         (470, spec.drop_name, 34, (255, 255, 255)),
         (514, f"Issued by {spec.issuer}", 19, (200, 200, 210)),
@@ -138,25 +165,33 @@ def _render_card(spec: ItemSpec) -> Image.Image:
         fitted, font = _fit(text, size, _TEXT_MAX_W)
         d.text((_TEXT_X, y), fitted, font=font, fill=colour)
 
-    d.rounded_rectangle(QR_BOX, radius=6, fill=(255, 255, 255))
-    qr = _qr_image(spec.verify_url, QR_BOX[2] - QR_BOX[0])
-    card.paste(qr, (QR_BOX[0] + (QR_BOX[2] - QR_BOX[0] - qr.width) // 2,
-                    QR_BOX[1] + (QR_BOX[3] - QR_BOX[1] - qr.height) // 2))
-    return card
+
+def _panel_text_v2(d: ImageDraw.ImageDraw, spec: ItemSpec, accent: tuple) -> None:
+    labels = LABELS[spec.language]
+    # y is each line's baseline: CJK and Latin glyphs then share one line whatever the font's ascender
+    for y, text, size, colour in (
+        (500, spec.drop_name, 30, (255, 255, 255)),
+        (532, labels["issued_by"].format(spec.issuer), 18, (200, 200, 210)),
+        (574, format_serial(spec.serial, spec.edition_size, spec.language), 28, accent),
+        (608, labels["contract"].format(address_fingerprint(spec.contract_address)), 15, (150, 150, 162)),
+    ):
+        fitted, font = _fit(text, size, _TEXT_MAX_W, card_font)
+        d.text((_TEXT_X, y), fitted, font=font, fill=colour, anchor="ls")
 
 
 @lru_cache(maxsize=None)
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    # Pillow's bundled font: no files to ship; CJK glyphs render as boxes, which is acceptable.
+    # Render version 1 only: Pillow's bundled Latin font (CJK prints as boxes); its cards are committed on chain.
     return ImageFont.load_default(size=size)
 
 
 @lru_cache(maxsize=256)
-def _fit(text: str, size: int, max_width: int) -> tuple[str, ImageFont.FreeTypeFont | ImageFont.ImageFont]:
+def _fit(text: str, size: int, max_width: int,
+         font_of=_font) -> tuple[str, ImageFont.FreeTypeFont | ImageFont.ImageFont]:
     """Shrink the font to fit, down to 2/3 of `size`, then truncate with an ellipsis."""
-    while size > 14 and _font(size).getlength(text) > max_width:
+    while size > 14 and font_of(size).getlength(text) > max_width:
         size -= 2
-    font = _font(size)
+    font = font_of(size)
     if font.getlength(text) > max_width:
         while text and font.getlength(text + "…") > max_width:
             text = text[:-1]

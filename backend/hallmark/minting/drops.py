@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from ..art.commitment import ContentTree, leaf_hash
 from ..art.content import DropContent, collection_salt
-from ..art.render import render_preview
+from ..art.render import RENDER_VERSION, render_preview
 from ..models import Drop, ItemHash, MintItem
 
 # the card shows a contract fingerprint: a drop not created yet has no collection, so it shows this one
@@ -24,18 +24,19 @@ def content_for(drop: Drop) -> DropContent:
         name=drop.name, description=drop.description, issuer=drop.issuer_name, edition_size=drop.edition_size,
         contract_address=drop.contract_address, public_base_url=drop.public_base_url,
         transfer_policy=drop.transfer_policy, holding_period=drop.holding_period, artwork=drop.artwork,
-        base_image=drop.base_image, seed=drop.seed,
+        base_image=drop.base_image, seed=drop.seed, language=drop.language, render_version=drop.render_version,
     )
 
 
 def draft_card(data: dict, public_base_url: str, serial: int) -> bytes:
     """A card of a drop not created yet, from its create fields: the console's preview while it is designed, and
     what an approver sees of a drop request. ValueError: an unreadable upload."""
+    # (approval requests recorded before drops had a language get the default a created drop gets)
     content = DropContent(
         name=data["name"], description=data["description"], issuer=data["issuer_name"],
         edition_size=data["edition_size"], contract_address=PLACEHOLDER_CONTRACT, public_base_url=public_base_url,
         transfer_policy=data["transfer_policy"], holding_period=data["holding_period"], artwork=data["artwork"],
-        base_image=data["base_image"], seed=data["seed"])
+        base_image=data["base_image"], seed=data["seed"], language=data.get("language", "zh"))
     return render_preview(content.item_spec(serial), size=320)
 
 
@@ -81,8 +82,9 @@ class DropService:
             if s.scalar(select(Drop.id).where(Drop.slug == data["slug"])):
                 raise DropError(f"a drop with slug '{data['slug']}' already exists", 409, "slug")
         address = self.handles.registry.functions.predictCollectionAddress(collection_salt(data["slug"])).call()
-        drop = Drop(**data, contract_address=address, public_base_url=self.public_base_url, status="rendering",
-                    request_ref=request_ref)
+        # (approval requests recorded before drops had a language get the default)
+        drop = Drop(**{"language": "zh", **data}, render_version=RENDER_VERSION, contract_address=address,
+                    public_base_url=self.public_base_url, status="rendering", request_ref=request_ref)
         if drop.artwork == "image" and not drop.base_image:
             raise DropError("artwork 'image' needs a base_image upload", 422, "base_image")
         try:  # rendering the first item checks the uploaded artwork before anything is stored
@@ -107,7 +109,9 @@ class DropService:
             for slug, info in record_drops.items():
                 if info["address"].lower() in known or slug in slugs or not all(f in info for f in fields):
                     continue
+                # records written before Chinese cards name no language: those drops were rendered by version 1
                 s.add(Drop(slug=slug, contract_address=info["address"], status="rendering",
+                           language=info.get("language", "en"), render_version=info.get("render_version", 1),
                            **{f: info[f] for f in fields}))
 
     def request_pause(self, drop_id: int, paused: bool, audit_id: int | None = None) -> Drop:
