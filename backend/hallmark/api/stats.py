@@ -69,7 +69,7 @@ def preview(data):
             png = draft_card(data, current_app.config["PUBLIC_BASE_URL"], serial)
         except ValueError as exc:  # an unreadable upload
             abort(422, message=str(exc), errors={"json": {"base_image": [str(exc)]}})
-        items.append({"serial": serial, "serial_label": format_serial(serial, data["edition_size"], data["language"]),
+        items.append({"serial": serial, "serial_label": format_serial(serial, data["edition_size"]),
                       "image": "data:image/png;base64," + base64.b64encode(png).decode()})
     return {"contract_address": PLACEHOLDER_CONTRACT, "items": items}
 
