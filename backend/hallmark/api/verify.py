@@ -1,20 +1,23 @@
 """Public authenticity checks, image checks, ownership proofs and wallet lookups (answers from the index)."""
 from __future__ import annotations
 
+import json
 import re
 
-from flask import Response, request
+from flask import Response, current_app, request
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
 from ..inputs import UINT256_MAX, AddressError, checked_address
 from ..services import get_services
 from ..verify import images, wallets
+from ..verify.phishing import foreign_host
 from ..verify.ownership import ProofRefused
 from .idempotency import idempotent
 from .ratelimit import limited
 from .openapi import answers, body, errors, upload
-from .schemas import Address, ChallengeSchema, ImageMatchSchema, ProofSchema, VerdictSchema, WalletPageSchema
+from .photo_schemas import CodeVerdictSchema, PhotoMatchSchema
+from .schemas import Address, ChallengeSchema, ProofSchema, VerdictSchema, WalletPageSchema
 from .schemas import FullMatch, Integer
 from ..access.permissions import public
 
@@ -81,11 +84,11 @@ def verify_item(query, address, token_id):
 @public
 @limited("verify")
 @errors(503)
-@answers(200, VerdictSchema)
+@answers(200, CodeVerdictSchema)
 @bp.arguments(CodeQuery, location="query")
 @bp.response(200)
 def verify_code(query):
-    """Verdict for the code in an item's QR verify URL."""
+    """Verdict for the code in an item's QR verify URL; `warnings` flags a link to a host that is not the bank's."""
     code = query["code"].strip()
     match = VERIFY_PATH.search(code) or re.fullmatch(r"(0x[0-9a-fA-F]{40})[/#:](\d+)", code)
     if not match:
@@ -96,9 +99,12 @@ def verify_code(query):
         abort(422, message="the code's token id is larger than any token id (uint256)",
               errors={"query": {"code": ["Token id out of range."]}})
     try:
-        return _json(get_services().verifier.item_json(match.group(1), int(serial)))
+        answer = get_services().verifier.item_json(match.group(1), int(serial))
     except ValueError as exc:  # the address: e.g. a checksum that does not match
         abort(422, message=str(exc), errors={"query": {"code": [str(exc)]}})
+    warnings = foreign_host(code, current_app.config["PUBLIC_BASE_URL"])
+    # the cached verdict is the item's; the warning is about the link, so it is added per request
+    return {**json.loads(answer), "warnings": warnings} if warnings else _json(answer)
 
 
 @bp.route("/verify/drop/<string:slug>/<uint256:serial>")
@@ -120,17 +126,18 @@ def verify_drop_serial(slug, serial):
 @limited("image")
 @errors(413, 415, 422, 503)
 @body(upload("file", "the picture: PNG, JPEG, WebP or GIF"))
-@answers(200, ImageMatchSchema)
+@answers(200, PhotoMatchSchema)
 @bp.response(200)
 def verify_image():
-    """Upload a picture (multipart field `file`): the genuine file, an altered copy of an item, or no match."""
+    """Upload a picture (multipart field `file`): the genuine file; the item its card's QR code names, the picture
+    compared with the genuine card and a link to a foreign host flagged; an altered copy of an item; or no match."""
     upload = request.files.get("file")
     if upload is None:
         abort(422, message="send the picture in the multipart field 'file'",
               errors={"files": {"file": ["Missing data for required field."]}})
     data = upload.read(images.MAX_BYTES + 1)
     try:
-        match = images.match_image(get_services().db, data)
+        match = images.match_image(get_services().db, data, current_app.config["PUBLIC_BASE_URL"])
     except images.ImageRejected as exc:
         abort(exc.status, message=str(exc), errors={"files": {"file": [str(exc)]}})
     if match["match"] != "none":

@@ -1,5 +1,6 @@
 """Image check: an uploaded picture is the genuine file (SHA-256), an altered copy or screenshot of an item
-(perceptual near-match), or no item of this bank's at all."""
+(perceptual near-match), an item named by the card's QR code with its picture compared (verify/photo.py), or no
+item of this bank's at all."""
 from __future__ import annotations
 
 import hashlib
@@ -9,6 +10,7 @@ from sqlalchemy import select
 from ..art.fingerprint import TooManyPixels, distance, fingerprint_upload, open_upload
 from ..db import Database
 from ..models import Drop, ItemHash
+from .photo import check_photo
 
 ALLOWED_TYPES = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg", b"RIFF": "image/webp", b"GIF8": "image/gif"}
 MAX_BYTES = 8 * 1024 * 1024
@@ -33,7 +35,7 @@ def check_type(data: bytes) -> str:
     raise ImageRejected("only PNG, JPEG, WebP or GIF images can be checked", 415)
 
 
-def match_image(db: Database, data: bytes) -> dict:
+def match_image(db: Database, data: bytes, public_base_url: str) -> dict:
     check_type(data)
     try:  # the pixel budget, before the database and before decoding
         image = open_upload(data)
@@ -49,9 +51,13 @@ def match_image(db: Database, data: bytes) -> dict:
         return {"match": "exact", "collection": exact[0], "token_id": exact[1],
                 "detail": "this file is byte for byte the genuine artwork of the item"}
     try:
-        card, qr = fingerprint_upload(image)
-    except ValueError as exc:
-        raise ImageRejected(str(exc)) from None
+        picture = image.convert("RGB")
+    except Exception as exc:  # a truncated or corrupt file fails while decoding, in many ways (OSError, SyntaxError...)
+        raise ImageRejected(f"not a readable image ({type(exc).__name__})") from None
+    by_qr = check_photo(db, picture, public_base_url)
+    if by_qr is not None:
+        return by_qr
+    card, qr = fingerprint_upload(picture)
     scored = []
     with db.session() as s:
         for address, serial, fp_card, fp_qr in s.execute(
