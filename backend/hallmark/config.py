@@ -19,6 +19,8 @@ class Config:
         data = data_dir()
         self.DATA_DIR = data
         self.RPC_URL = env("HALLMARK_RPC_URL", "http://127.0.0.1:8545")
+        # the JSON-RPC endpoint visitors' browsers read the chain from (the verify page's own check); None: RPC_URL
+        self.PUBLIC_RPC_URL = env("HALLMARK_PUBLIC_RPC_URL")
         self.NETWORK = env("HALLMARK_NETWORK", "hallmark-local")
         self.DEPLOYMENT_FILE = Path(env("HALLMARK_DEPLOYMENT_FILE", data / "deployments" / f"{self.NETWORK}.json"))
         self.DATABASE_URL = env("HALLMARK_DATABASE_URL", f"sqlite:///{data / 'hallmark.db'}")
@@ -75,6 +77,7 @@ class Config:
         self.WEBHOOK_ALLOW_PRIVATE = env("HALLMARK_WEBHOOK_ALLOW_PRIVATE", "0") == "1"
         for key, value in overrides.items():
             setattr(self, key, value)
+        self.PUBLIC_RPC_URL = self.PUBLIC_RPC_URL or self.RPC_URL
 
     def as_flask(self) -> dict:
         return {k: v for k, v in vars(self).items() if k.isupper()}

@@ -12,6 +12,7 @@ from markupsafe import Markup
 
 from ..config import ROOT
 from ..access.permissions import KEY_SCOPES, ROLES, public
+from .chaincheck import browser_chain, rpc_origin
 
 FRONTEND = ROOT / "frontend"
 STATIC = FRONTEND / "static"
@@ -29,14 +30,15 @@ def strings(lang: str) -> dict[str, str]:
     return json.loads((STATIC / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
 
 
-def page(template: str, **context):
+def page(template: str, *, connect_src: str | None = None, **context):
+    """connect_src: one more origin the page's scripts may call (the verify page's public JSON-RPC endpoint)."""
     lang = request.cookies.get("lang")
     lang = lang if lang in LANGS else LANGS[0]
     words = strings(lang)
     html = render_template(template, lang=lang, html_lang=HTML_LANG[lang], strings=words,
                            t=lambda key: words.get(key, key), attr=_attr(words), **context)
     response = make_response(html)
-    response.headers["Content-Security-Policy"] = CSP
+    response.headers["Content-Security-Policy"] = CSP + (f"; connect-src 'self' {connect_src}" if connect_src else "")
     response.headers["Referrer-Policy"] = "no-referrer"  # e.g. an old claim link's ?code= never travels on
     return response
 
@@ -66,7 +68,8 @@ def verify(address, serial):
     """What an item's QR code opens."""
     if not re.fullmatch(r"0x[0-9a-fA-F]{40}", address):
         return page("search.html", bad_code=f"/v/{address}/{serial}"), 404
-    return page("verify.html", address=address, serial=serial)
+    chain = browser_chain()
+    return page("verify.html", address=address, serial=serial, chain=chain, connect_src=rpc_origin(chain["rpc_url"]))
 
 
 @bp.get("/claim")

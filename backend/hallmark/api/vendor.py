@@ -9,11 +9,14 @@ bp = Blueprint("vendor", __name__)
 PACKAGES = {
     "swagger-ui": ROOT / "node_modules" / "swagger-ui-dist",
     "chartjs": ROOT / "node_modules" / "chart.js" / "dist",
+    "ethers": ROOT / "node_modules" / "ethers" / "dist",
 }
-# /docs (api/headers.py) and the staff console (frontend/templates/console.html)
+# /docs (api/headers.py), the staff console (frontend/templates/console.html) and the verify page's own chain
+# check (frontend/static/js/chaincheck.js, an ES module)
 FILES = {
     "swagger-ui": {"swagger-ui.css", "swagger-ui-bundle.js"},
     "chartjs": {"chart.umd.min.js"},
+    "ethers": {"ethers.min.js"},
 }
 
 

@@ -1,5 +1,6 @@
 // The verify page an item's QR code opens: verdict first, then the item, the checks and its history.
 import { api } from "./api.js";
+import { chainCheck } from "./chaincheck.js";
 import { setDate } from "./i18n.js";
 import { $, copyable, el } from "./ui.js";
 import { reasonItem, renderVerdict, renderVerdictError } from "./verdict.js";
@@ -21,6 +22,7 @@ async function load(attempt = 0) {
   render(answer);
   const notYet = answer.reasons.some((r) => r.check === "token" && r.ok === null);
   if (notYet && attempt < RETRIES) setTimeout(() => load(attempt + 1), 1000);
+  else chainCheck(document.getElementById("chaincheck"), answer); // the server's final word, checked by the browser
 }
 
 function render(answer) {
