@@ -57,7 +57,7 @@ def test_idempotency_key_documented_where_used(spec):
     assert required == {("/api/drops", "post"), ("/api/drops/{drop_id}/pause", "post"),
                         ("/api/drops/{drop_id}/resume", "post"), ("/api/drops/{drop_id}/mint", "post"),
                         ("/api/drops/{drop_id}/airdrops", "post"), ("/api/drops/{drop_id}/claim-codes", "post"),
-                        ("/api/redemptions", "post"),
+                        ("/api/redemptions", "post"), ("/api/custody/withdrawals", "post"),
                         ("/api/approvals/{approval_id}/approve", "post"), ("/api/approvals/{approval_id}/reject", "post")}
     assert optional == {("/api/claims", "post"), ("/api/ownership/challenge", "post")}
     for path, method in required | optional:
