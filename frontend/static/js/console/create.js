@@ -26,7 +26,7 @@ function readImage(file) {
 /** The form as the API's DropCreateSchema: numbers as numbers, times as UTC ISO, empty optionals left out. */
 async function body() {
   const data = {};
-  for (const name of ["name", "slug", "symbol", "issuer_name", "description", "transfer_policy", "artwork", "seed"]) {
+  for (const name of ["name", "slug", "symbol", "issuer_name", "description", "transfer_policy", "artwork", "language", "seed"]) {
     const value = form.elements[name].value.trim();
     if (value) data[name] = value;
   }
