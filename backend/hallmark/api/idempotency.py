@@ -48,8 +48,8 @@ def idempotent(required: bool = True, replay_seconds: str | None = None, gone: s
             if len(key) > MAX_KEY:
                 abort(400, message=f"{HEADER} is longer than {MAX_KEY} characters",
                       errors={"headers": {HEADER: [f"Longer than maximum length {MAX_KEY}."]}})
-            caller = getattr(g, "api_key", None)
-            scope = f"{request.method} {request.path} {caller.id if caller else 'public'}"
+            caller = getattr(g, "principal", None)  # set by @requires, which runs first: each caller its own keys
+            scope = f"{request.method} {request.path} {f'{caller.kind}:{caller.id}' if caller else 'public'}"
             body_hash = _fingerprint()
             db = get_db()
             lease = timedelta(seconds=current_app.config["IDEMPOTENCY_LEASE_SECONDS"])
