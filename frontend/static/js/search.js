@@ -27,6 +27,12 @@ handle(document.getElementById("by-contract"), async (form) => {
   requireFields({ code });
   if (!match) throw fieldError({ code: t("search.not_code") });
   requireFields({ token: match[2] || token });
+  if (match[2] && /\/v\//.test(code)) {  // a verify link: the server also checks whose host it points to
+    const answer = await api(`/api/verify?code=${encodeURIComponent(code)}`);
+    const result = document.getElementById("code-result");
+    result.replaceChildren(...phishingWarnings(answer.warnings));
+    if (answer.warnings?.length) return;  // the warning stays on screen instead of a genuine-looking page
+  }
   try {
     const answer = await api(`/api/verify/${match[1]}/${match[2] || token}`);
     location.assign(verifyPath(answer.collection.address, answer.token_id));
@@ -54,17 +60,34 @@ handle(document.getElementById("by-image"), async (form) => {
   document.getElementById("image-result").replaceChildren(imageResult(result));
 });
 
+function phishingWarnings(warnings = [], key = "verify.phishing") {
+  return warnings.filter((w) => w.warning === "foreign_host").map((w) =>
+    el("div", { class: "result result--counterfeit", role: "alert" }, icon("bad"),
+      el("p", { i18n: key, params: { host: w.host } })));
+}
+
 function imageResult(result) {
   if (result.match === "none") {
     return el("div", { class: "result result--counterfeit" }, icon("bad"), el("p", { i18n: "image.none" }));
   }
   const item = result.item || {};
   const label = `${item.drop?.name || item.collection?.name || ""} ${item.serial_label || `#${result.token_id}`}`;
-  const exact = result.match === "exact" && item.verdict === "authentic";
-  return el("div", { class: `result result--${exact ? "authentic" : "unknown"}` },
-    icon(exact ? "ok" : "unknown"),
+  let good, key;
+  if (result.match === "qr") {  // named by the card's QR code, the picture compared with the genuine card
+    good = result.picture === "matches" && item.verdict === "authentic" && !result.warnings?.length;
+    key = { matches: "image.qr_matches", differs: "image.qr_differs" }[result.picture] || "image.qr_foreign_item";
+  } else {
+    good = result.match === "exact" && item.verdict === "authentic";
+    key = good ? "image.exact" : "image.near";
+  }
+  const answer = el("div", { class: `result result--${good ? "authentic" : result.picture === "differs" ? "counterfeit" : "unknown"}`,
+    "data-match": result.match, "data-picture": result.picture || "" },
+    icon(good ? "ok" : result.picture === "differs" ? "bad" : "unknown"),
     el("div", {},
-      el("p", { i18n: exact ? "image.exact" : "image.near", params: { item: label.trim() } }),
+      el("p", { i18n: key, params: { item: label.trim() } }),
       el("a", { class: "button button--secondary", href: verifyPath(result.collection, result.token_id),
         i18n: "image.open" })));
+  const out = document.createElement("div");
+  out.append(...phishingWarnings(result.warnings, "image.phishing"), answer);
+  return out;
 }
