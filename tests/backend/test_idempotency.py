@@ -60,3 +60,20 @@ def test_codes_never_delivered_are_voided_and_replaced(client, staff, make_drop,
     assert count(app, ClaimCode, ClaimCode.drop_id == drop["id"]) == 5
     lost = client.post("/api/claims", json={"code": first["codes"][0], "wallet": Account.create().address})
     assert lost.status_code == 404
+
+
+def test_each_caller_has_keys_of_its_own(client, staff, make_drop, app):
+    """Two partner systems that happen to pick the same key for the same body get their own work and answers:
+    one never receives the other's stored response (claim codes are bearer secrets)."""
+    from hallmark.access.keys import create_api_key
+
+    drop = make_drop()
+    other = {"Authorization": "Bearer " + create_api_key(app.extensions["hallmark.db"], "other",
+                                                         scopes=["claim_codes.create"])}
+    url = f"/api/drops/{drop['id']}/claim-codes"
+    mine = client.post(url, json={"count": 2}, headers={**staff, "Idempotency-Key": "same-key"})
+    theirs = client.post(url, json={"count": 2}, headers={**other, "Idempotency-Key": "same-key"})
+    assert mine.status_code == theirs.status_code == 201
+    assert "Idempotent-Replayed" not in theirs.headers
+    assert not set(mine.get_json()["codes"]) & set(theirs.get_json()["codes"])
+    assert count(app, ClaimCode, ClaimCode.drop_id == drop["id"]) == 4
