@@ -198,10 +198,13 @@ def test_drop_created_with_brownie_is_adopted_and_served(stack, app_for, deploye
     try:
         client = app.test_client()
         deadline = time.monotonic() + 30
-        while client.get(f"/meta/{address}/1").status_code != 200 or _status(app, address) != "live":
+        while client.get(f"/api/verify/{address}/6").get_json()["verdict"] != "not_issued" \
+                or _status(app, address) != "live":
             assert time.monotonic() < deadline, _status(app, address)
             time.sleep(0.1)
-        assert client.get(f"/meta/{address.lower()}/6").get_json()["name"] == "Brownie Drop #6"
+        assert client.get(f"/api/verify/{address}/6").get_json()["drop"]["name"] == "Brownie Drop"
+        # nothing is minted yet: its art and metadata are not public
+        assert client.get(f"/meta/{address.lower()}/6").get_json()["errors"]["path"]["serial"] == ["Not issued yet."]
     finally:
         app.extensions["hallmark.services"].stop()
 

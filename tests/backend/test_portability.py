@@ -40,7 +40,7 @@ def test_whole_flow_on_anvil(tmp_path):
                 time.sleep(0.05)
             stack.wait_indexed(app, 31)
             answer = client.get(f"/api/verify/{drop['contract_address']}/31").get_json()
-            assert answer["verdict"] == "authentic" and answer["owner"] == claimant
+            assert answer["verdict"] == "genuine" and answer["owner"] == claimant
             assert answer["policy"]["name"] == "holding_period" and answer["policy"]["locked"]
             assert client.get(f"/api/wallets/{recipients[0]}").get_json()["total"] == 1
         finally:

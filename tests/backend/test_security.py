@@ -217,7 +217,7 @@ def test_data_files_the_app_writes_are_owner_only(app, client, staff, make_drop,
     code = make_codes(client, staff, drop["id"], 1, key="perm").get_json()["codes"][0]
     assert client.post("/api/claims", json={"code": code, "customer_assertion": customer(app, "perm-1")}).status_code \
         == 202
-    assert client.get(f"/art/{drop['contract_address']}/1.png").status_code == 200  # the rendered card cache
+    assert client.get(f"/api/drops/{drop['id']}/art/1.png", headers=staff).status_code == 200  # the card cache
     record = Deployment(network="x", chain_id=1, registry="0x", implementation="0x", block_number=0, block_hash="0x",
                         issuer="0x", artifacts="")
     record.save(data / "deployments-new" / "x.json")

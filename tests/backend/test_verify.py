@@ -44,7 +44,7 @@ def minted(app, client, staff, make_drop):
 def test_authentic_item_with_every_reason(client, minted):
     drop, holder, token_id = minted
     answer = client.get(f"/api/verify/{drop['contract_address']}/{token_id}").get_json()
-    assert answer["verdict"] == "authentic", answer["reasons"]
+    assert answer["verdict"] == "genuine", answer["reasons"]
     assert {r["check"] for r in answer["reasons"]} == {"registry", "token", "content"}
     assert all(r["ok"] for r in answer["reasons"])
     assert answer["owner"] == holder.address and answer["serial_label"] == "No. 0001 / 10"
@@ -53,38 +53,38 @@ def test_authentic_item_with_every_reason(client, minted):
     assert len(answer["content"]["proof"]) >= 3
     by_code = client.get("/api/verify", query_string={"code": answer["verify_url"]}).get_json()
     by_drop = client.get(f"/api/verify/drop/{drop['slug']}/{token_id}").get_json()
-    assert by_code["verdict"] == by_drop["verdict"] == "authentic"
+    assert by_code["verdict"] == by_drop["verdict"] == "genuine"
 
 
-def test_altered_content_is_counterfeit(client, minted):
+def test_altered_content_is_an_altered_copy(client, minted):
     drop, _, token_id = minted
     answer = client.get(f"/api/verify/{drop['contract_address']}/{token_id}",
                         query_string={"image_sha256": "0x" + "ab" * 32}).get_json()
-    assert answer["verdict"] == "counterfeit"
+    assert answer["verdict"] == "altered"
     assert any(r["check"] == "content" and r["ok"] is False and "altered" in r["detail"] for r in answer["reasons"])
 
 
-def test_unminted_and_missing_are_unknown(client, minted):
+def test_unminted_missing_and_outside(client, minted):
     drop, _, _ = minted
-    assert client.get(f"/api/verify/{drop['contract_address']}/9").get_json()["verdict"] == "unknown"
-    assert client.get(f"/api/verify/0x{'12' * 20}/1").get_json()["verdict"] == "unknown"
+    assert client.get(f"/api/verify/{drop['contract_address']}/9").get_json()["verdict"] == "not_issued"
+    assert client.get(f"/api/verify/0x{'12' * 20}/1").get_json()["verdict"] == "no_contract"
     outside = client.get(f"/api/verify/{drop['contract_address']}/11").get_json()
-    assert outside["verdict"] == "counterfeit"
+    assert outside["verdict"] == "invalid_serial"
     bad = client.get("/api/verify", query_string={"code": "hello"})
     assert bad.status_code == 422 and "code" in bad.get_json()["errors"]["query"]
     assert client.get("/api/verify/0xnothex/1").status_code == 422
     assert client.get("/api/verify/drop/no-such-drop/1").status_code == 404
 
 
-def test_lookalike_from_another_deployer_is_counterfeit(client, minted, stack):
+def test_lookalike_from_another_deployer_is_named(client, minted, stack):
     drop, _, _ = minted
     # someone else deploys the same code and a registry of their own, with the same name, symbol and images
     fake = deploy_lookalike(f"http://127.0.0.1:{CI_PORT}", {**drop, "name": "Fuhu Test"})
     answer = client.get(f"/api/verify/{fake}/1").get_json()
-    assert answer["verdict"] == "counterfeit"
+    assert answer["verdict"] == "lookalike" and answer["imitates"]["name"] == "Fuhu Test"
     reasons = {r["check"]: r for r in answer["reasons"]}
     assert reasons["registry"]["ok"] is False and "NOT in the bank's on-chain registry" in reasons["registry"]["detail"]
-    assert reasons["lookalike"]["ok"] is False and "copies the name of the official drop 'Fuhu Test'" in reasons["lookalike"]["detail"]
+    assert reasons["lookalike"]["ok"] is False and "name copies that of the official drop 'Fuhu Test'" in reasons["lookalike"]["detail"]
 
 
 def card(client, drop, token_id):
@@ -103,7 +103,7 @@ def test_image_check_exact_altered_reencoded_and_none(client, staff, minted, app
     original = card(client, drop, second)
     exact = upload(client, original).get_json()
     assert exact["match"] == "exact" and exact["token_id"] == second
-    assert exact["item"]["verdict"] == "authentic"
+    assert exact["item"]["verdict"] == "genuine"
 
     img = Image.open(io.BytesIO(original)).convert("RGB")
     ImageDraw.Draw(img).rectangle((40, 40, 120, 90), fill=(0, 200, 0))  # doctored

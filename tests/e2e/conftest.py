@@ -104,7 +104,7 @@ def mint(client, staff, drop: dict, to: str) -> int:
     assert reply.get_json()["status"] == "minted", reply.get_json()
     token_id = reply.get_json()["token_id"]
     wait_for(lambda: client.get(f"/api/verify/{drop['contract_address']}/{token_id}").get_json()["verdict"]
-             == "authentic")
+             == "genuine")
     return token_id
 
 

@@ -4,16 +4,15 @@ import json
 import re
 
 from hallmark.api.pages import FRONTEND, STATIC
+from hallmark.verify.vocabulary import REASONS, VERDICTS
 
 LITERAL = re.compile(r"""["']([a-z_]+(?:\.[a-z_]+)+)["']""")
 BLOCK_KEY = re.compile(r"\{% block \w+_key %\}([\w.]+)\{% endblock %\}")
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
-# keys the scripts build from API values (`verdict.${answer.verdict}`, ...)
+# keys the scripts build from API values (`policy.${p.name}`, ...), and the verdict vocabulary the API says
 BUILT = (
-    [f"verdict.{v}" for v in ("authentic", "counterfeit", "unknown")]
-    + [f"verdict.{v}.sub" for v in ("authentic", "counterfeit", "unknown")]
-    + [f"reason.{check}.{state}" for check in ("registry", "content") for state in ("ok", "fail", "unknown")]
-    + ["reason.token.ok", "reason.token.unknown"]
+    [f"verdict.{v}" for v in VERDICTS] + [f"verdict.{v}.sub" for v in VERDICTS] + ["verdict.bank"]
+    + [f"reason.{code}" for code in REASONS]
     + [f"policy.{p}" for p in ("transferable", "soulbound", "holding_period")]
     + [f"history.{kind}" for kind in ("mint", "transfer", "burn")]
     + [f"status.{s}" for s in ("rendering", "deploying", "live", "failed", "paused")]

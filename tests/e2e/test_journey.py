@@ -1,6 +1,6 @@
 """The whole journey in a browser: staff sign in, create a drop with a preview, airdrop a CSV (its bad row shown
 before sending), generate claim codes; a customer claims on a phone and lands on an authentic verify page; the
-wallet gallery; a lookalike contract's item shown as counterfeit; the language switch."""
+wallet gallery; a lookalike contract's item shown as imitating the drop; the language switch."""
 import csv
 import time
 
@@ -154,15 +154,15 @@ def test_staff_launch_and_customer_journey(browser, server, page, phone, tmp_pat
     expect(page.locator("#owner .hex")).to_have_text(f"{holder[:6]}…{holder[-4:]}")
     expect(page.locator("#policy")).to_have_text("Can be given away freely")
 
-    # a lookalike contract: counterfeit, and why, in plain words
+    # a lookalike contract: named as imitating the drop, and why, in plain words
     page.goto(f"/v/{lookalike}/1")
-    expect(page.locator(".verdict-title")).to_have_text("Counterfeit")
+    expect(page.locator(".verdict-title")).to_have_text("Imitation of “Fuhu 2022”")
     reasons = page.locator(".verdict-reasons")
     expect(reasons).to_contain_text("This contract is NOT in the bank's registry of official collections")
-    expect(reasons).to_contain_text("It copies the name of the official drop “Fuhu 2022”: a lookalike")
+    expect(reasons).to_contain_text("It imitates the name of the official collection “Fuhu 2022”: a lookalike")
     page.click("[data-lang-switch]")
-    expect(page.locator(".verdict-title")).to_have_text("仿冒品")
-    expect(reasons).to_contain_text("它冒用了官方系列「Fuhu 2022」的名称，是仿冒品")
+    expect(page.locator(".verdict-title")).to_have_text("仿冒「Fuhu 2022」")
+    expect(reasons).to_contain_text("它模仿了官方系列「Fuhu 2022」的名称，不是官方藏品")
     assert page.evaluate("document.documentElement.lang") == "zh-CN"
     shoot(page, "verify-counterfeit", docs=True)
 

@@ -1,4 +1,6 @@
-"""Public artwork and metadata: what `tokenURI` points at. Images are rendered once and cached on disk."""
+"""Artwork and metadata: what `tokenURI` points at, public for minted items only (the art of a serial nobody holds
+would otherwise "match exactly" in an image check); staff preview any serial of a drop. Images are rendered once and
+cached on disk."""
 from __future__ import annotations
 
 from flask import Response, current_app
@@ -7,24 +9,41 @@ from sqlalchemy import func, select
 
 from ..db import get_db
 from ..minting.drops import content_for
-from ..models import Drop
+from ..models import Drop, IndexedToken
 from ..security.files import write_private
+from .drops import load_drop
 from .openapi import answers
 from .schemas import MetadataSchema
-from ..access.permissions import public
+from ..access.permissions import public, requires
 
 bp = Blueprint("art", __name__, description="Artwork and metadata (public)")
 CACHE = "public, max-age=31536000, immutable"  # an item's bytes never change: they are committed on chain
 
 
 def _drop_and_serial(address: str, serial: int):
+    """The drop of a minted item (burned ones included: their page still shows the card), else 404."""
     with get_db().session() as s:
         drop = s.scalar(select(Drop).where(func.lower(Drop.contract_address) == address.lower()))
+        minted = drop is not None and 1 <= serial <= drop.edition_size and s.get(
+            IndexedToken, (drop.contract_address, serial)) is not None
     if drop is None:
         abort(404, message=f"{address} is not a Hallmark collection")
     if not 1 <= serial <= drop.edition_size:
-        abort(404, message=f"serial {serial} is outside 1..{drop.edition_size}")
+        abort(404, message=f"serial {serial} is outside 1..{drop.edition_size}",
+              errors={"path": {"serial": [f"Outside 1..{drop.edition_size}."]}})
+    if not minted:
+        abort(404, message=f"serial {serial} has not been issued: its art is not public",
+              errors={"path": {"serial": ["Not issued yet."]}})
     return drop
+
+
+def _card(drop: Drop, serial: int) -> bytes:
+    cache = current_app.config["DATA_DIR"] / "art" / drop.contract_address.lower() / f"{serial}.png"
+    if cache.exists():
+        return cache.read_bytes()
+    png = content_for(drop).image(serial)
+    write_private(cache, png)  # 0600 in 0700 folders, like everything under the data folder
+    return png
 
 
 @bp.route("/art/<string:address>/<uint256:serial>.png")
@@ -32,15 +51,22 @@ def _drop_and_serial(address: str, serial: int):
 @answers(200, {"type": "string", "format": "binary"}, content_type="image/png")
 @bp.response(200, content_type="image/png")
 def image(address, serial):
-    """The item's PNG card."""
+    """The item's PNG card (minted items only)."""
     drop = _drop_and_serial(address, serial)
-    cache = current_app.config["DATA_DIR"] / "art" / drop.contract_address.lower() / f"{serial}.png"
-    if cache.exists():
-        png = cache.read_bytes()
-    else:
-        png = content_for(drop).image(serial)
-        write_private(cache, png)  # 0600 in 0700 folders, like everything under the data folder
-    return Response(png, mimetype="image/png", headers={"Cache-Control": CACHE})
+    return Response(_card(drop, serial), mimetype="image/png", headers={"Cache-Control": CACHE})
+
+
+@bp.route("/api/drops/<int:drop_id>/art/<int:serial>.png")
+@requires("drops.read")
+@answers(200, {"type": "string", "format": "binary"}, content_type="image/png")
+@bp.response(200, content_type="image/png")
+def staff_card(drop_id, serial):
+    """Any serial's card of a drop, minted or not: the staff preview (never cached by a shared cache)."""
+    drop = load_drop(drop_id)
+    if not 1 <= serial <= drop.edition_size:
+        abort(404, message=f"serial {serial} is outside 1..{drop.edition_size}",
+              errors={"path": {"serial": [f"Outside 1..{drop.edition_size}."]}})
+    return Response(_card(drop, serial), mimetype="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
 
 @bp.route("/meta/<string:address>/<uint256:serial>")
@@ -48,7 +74,7 @@ def image(address, serial):
 @answers(200, MetadataSchema)
 @bp.response(200, content_type="application/json")
 def metadata(address, serial):
-    """OpenSea-format metadata JSON, byte for byte what the content commitment hashed."""
+    """OpenSea-format metadata JSON, byte for byte what the content commitment hashed (minted items only)."""
     drop = _drop_and_serial(address, serial)
     return Response(content_for(drop).metadata(serial), mimetype="application/json",
                     headers={"Cache-Control": "public, max-age=300"})

@@ -12,6 +12,7 @@ from ..art.content import POLICY_NAMES
 from ..inputs import AddressError, checked_address, hidden_character
 from .cardtext import CardGlyphs
 from .openapi import UTCDateTime
+from .verdict_schemas import VerdictSchema
 
 MAX_BASE_IMAGE = 5 * 1024 * 1024
 
@@ -309,80 +310,6 @@ class CustodialPageSchema(Schema):
 
 # Bodies the views build themselves (verdicts cached as JSON bytes, plain dicts): documented with openapi.answers,
 # never dumped through these schemas.
-class CheckSchema(Schema):
-    check = fields.String(required=True, metadata={"description": "registry | lookalike | token | content"})
-    ok = fields.Boolean(required=True, allow_none=True, metadata={
-        "description": "true: passed; false: proves the item is not genuine; null: could not be decided"})
-    detail = fields.String(required=True)
-
-
-class VerdictCollectionSchema(Schema):
-    address = fields.String(required=True)
-    official = fields.Boolean(required=True, metadata={"description": "created by the bank's registry"})
-    name = fields.String(allow_none=True)
-    symbol = fields.String()
-    edition_size = fields.Integer()
-    created_at = UTCDateTime(allow_none=True)
-    content_root = fields.String(allow_none=True)
-    paused = fields.Boolean()
-
-
-class VerdictDropSchema(Schema):
-    slug = fields.String(required=True)
-    name = fields.String(required=True)
-    issuer = fields.String(required=True)
-    description = fields.String(required=True)
-
-
-class MintedSchema(Schema):
-    tx = fields.String(required=True, allow_none=True)
-    block = fields.Integer(required=True, allow_none=True)
-    at = UTCDateTime(required=True, allow_none=True)
-
-
-class TransferSchema(Schema):
-    from_ = fields.String(required=True, data_key="from")
-    to = fields.String(required=True)
-    tx = fields.String(required=True)
-    block = fields.Integer(required=True)
-    at = UTCDateTime(required=True, allow_none=True)
-    kind = fields.String(required=True, metadata={"description": "mint | transfer | burn"})
-
-
-class PolicySchema(Schema):
-    name = fields.String(required=True, metadata={"description": "transferable | soulbound | holding_period"})
-    locked = fields.Boolean(required=True)
-    holding_period = fields.Integer(metadata={"description": "seconds"})
-    unlocks_at = UTCDateTime(allow_none=True)
-
-
-class ContentProofSchema(Schema):
-    root = fields.String(required=True)
-    image_sha256 = fields.String(required=True)
-    metadata_sha256 = fields.String(required=True)
-    proof = fields.List(fields.String(), required=True, metadata={"description": "Merkle proof of the item's leaf"})
-
-
-class VerdictSchema(Schema):
-    verdict = fields.String(required=True, validate=validate.OneOf(("authentic", "counterfeit", "unknown")))
-    reasons = fields.List(fields.Nested(CheckSchema), required=True)
-    collection = fields.Nested(VerdictCollectionSchema, required=True)
-    token_id = fields.Integer(required=True)
-    serial_label = fields.String(allow_none=True)
-    drop = fields.Nested(VerdictDropSchema)
-    image_url = fields.String()
-    metadata_url = fields.String()
-    verify_url = fields.String()
-    owner = fields.String(allow_none=True, metadata={"description": "null once burned"})
-    minted = fields.Nested(MintedSchema)
-    acquired_at = UTCDateTime(allow_none=True)
-    redeemed = fields.Boolean()
-    redeemed_at = UTCDateTime(allow_none=True)
-    history = fields.List(fields.Nested(TransferSchema))
-    policy = fields.Nested(PolicySchema)
-    content = fields.Nested(ContentProofSchema)
-
-
 class ImageAlternativeSchema(Schema):
     collection = fields.String(required=True)
     token_id = fields.Integer(required=True)

@@ -1,4 +1,5 @@
-"""The verdict on one item (authentic / counterfeit / unknown) and every reason behind it, from the index."""
+"""The verdict on one item, in the vocabulary of verify/vocabulary.py (genuine, burned, not_issued, lookalike, ...),
+with every reason behind it, from the index (and from the chain for addresses the registry never announced)."""
 from __future__ import annotations
 
 import json
@@ -6,7 +7,9 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from eth_abi.exceptions import DecodingError
+from sqlalchemy import select
+from web3.exceptions import Web3Exception
 
 from ..art.commitment import ContentTree, leaf_hash, verify as verify_proof
 from ..art.content import POLICY_NAMES
@@ -14,6 +17,8 @@ from ..art.render import format_serial
 from ..db import Database
 from ..inputs import MAX_DB_INT, checked_address
 from ..models import Drop, IndexCursor, IndexedCollection, IndexedToken, IndexedTransfer, ItemHash, utcnow
+from . import vocabulary
+from .lookalike import imitated
 
 ZERO = "0x" + "00" * 20
 ANSWER_CACHE = 10_000
@@ -23,23 +28,18 @@ POSITION_TTL = 0.25
 
 @dataclass
 class Verdict:
+    code: str = "genuine"
+    params: dict = field(default_factory=dict)  # what the verdict's words name (the issuer, the imitated drop)
     checks: list[dict] = field(default_factory=list)
 
-    def check(self, name: str, ok: bool | None, detail: str) -> None:
-        """ok: True passed, False proves it is not genuine, None could not be decided."""
-        self.checks.append({"check": name, "ok": ok, "detail": detail})
-
-    @property
-    def verdict(self) -> str:
-        if any(c["ok"] is False for c in self.checks):
-            return "counterfeit"
-        if any(c["ok"] is None for c in self.checks):
-            return "unknown"
-        return "authentic"
+    def check(self, check: str, ok: bool | None, code: str, detail: str, **params) -> None:
+        """ok: True passed, False speaks against the item, None could not be decided. code: vocabulary.REASONS."""
+        self.checks.append({"check": check, "ok": ok, "code": code, "params": params, "detail": detail,
+                            "text": vocabulary.say(f"reason.{code}", params)})
 
 
 class Verifier:
-    def __init__(self, db: Database, handles=None):
+    def __init__(self, db: Database, handles):
         self.db = db
         self.handles = handles  # read-only chain access, only for addresses the registry never announced
         self._trees: dict[int, ContentTree] = {}
@@ -110,35 +110,44 @@ class Verifier:
             ).where(IndexedTransfer.collection == address, IndexedTransfer.token_id == token_id
                     ).order_by(IndexedTransfer.block_number, IndexedTransfer.log_index)).all()
             stored = s.get(ItemHash, (drop.id, token_id)) if drop is not None and storable else None
-        answer: dict = {"collection": {"address": address, "official": coll is not None}, "token_id": token_id}
+        answer: dict = {"collection": {"address": address, "official": coll is not None, "contract": True},
+                        "token_id": token_id}
 
         if coll is None:
             self._not_official(v, address, answer)
             return self._finish(v, answer)
-        v.check("registry", True, "the contract was created by the bank's on-chain registry")
+        v.check("registry", True, "registry.ok", "the contract was created by the bank's on-chain registry")
         answer["collection"].update(name=coll.name, symbol=coll.symbol, edition_size=coll.max_supply,
                                     created_at=_iso(coll.created_at), content_root=coll.content_root,
                                     paused=coll.paused)
         answer["serial_label"] = format_serial(token_id, coll.max_supply) if 1 <= token_id <= coll.max_supply else None
         if drop is not None:
+            v.params["issuer"] = drop.issuer_name
             answer["drop"] = {"slug": drop.slug, "name": drop.name, "issuer": drop.issuer_name,
                               "description": drop.description}
-            answer["image_url"] = f"{drop.public_base_url}/art/{address}/{token_id}.png"
-            answer["metadata_url"] = f"{drop.public_base_url}/meta/{address.lower()}/{token_id}"
             answer["verify_url"] = f"{drop.public_base_url}/v/{address}/{token_id}"
 
         if token is None:
             if 1 <= token_id <= coll.max_supply:
-                v.check("token", None, f"serial {token_id} has not been minted (yet)")
+                v.code = "not_issued"
+                v.check("token", False, "token.not_issued", f"serial {token_id} has not been minted (yet)", id=token_id)
             else:
-                v.check("token", False, f"serial {token_id} is outside this edition (1..{coll.max_supply})")
+                v.code = "invalid_serial"
+                v.check("token", False, "token.outside", f"serial {token_id} is outside this edition "
+                                                         f"(1..{coll.max_supply})", id=token_id, size=coll.max_supply)
             return self._finish(v, answer)
+        if drop is not None:  # art and metadata are public for minted items only (api/art.py)
+            answer["image_url"] = f"{drop.public_base_url}/art/{address}/{token_id}.png"
+            answer["metadata_url"] = f"{drop.public_base_url}/meta/{address.lower()}/{token_id}"
         if token.burned:
-            v.check("token", False, "this item was burned: it no longer exists")
+            v.code = "burned"
+            v.check("token", False, "token.burned", "this item was burned: genuine, but it no longer exists",
+                    id=token_id)
         else:
-            v.check("token", True, f"token {token_id} exists")
+            v.check("token", True, "token.ok", f"token {token_id} exists", id=token_id)
         answer.update(
             owner=None if token.burned else token.owner,
+            burned=token.burned,
             minted={"tx": token.minted_tx, "block": token.minted_block, "at": _iso(token.minted_at)},
             acquired_at=_iso(token.acquired_at),
             redeemed=token.redeemed_at is not None, redeemed_at=_iso(token.redeemed_at),
@@ -152,19 +161,28 @@ class Verifier:
     # ------------------------------------------------------------------ the parts
 
     def _not_official(self, v: Verdict, address: str, answer: dict) -> None:
-        code = self.handles.w3.eth.get_code(address) if self.handles else b""
-        if not code:
-            v.check("registry", None, "there is no contract at this address on this chain")
+        """Not in the registry: no contract, a lookalike of an official drop, or some other contract. Reads the
+        chain; a node that does not answer raises (503): nothing is decided then."""
+        if not self.handles.w3.eth.get_code(address):
+            v.code = "no_contract"
+            answer["collection"]["contract"] = False
+            v.check("registry", False, "registry.no_contract", "there is no contract at this address on this chain")
             return
-        v.check("registry", False, "this contract is NOT in the bank's on-chain registry of official collections")
-        name = _try(lambda: self.handles.collection(address).functions.name().call())
-        answer["collection"]["name"] = name
-        if name:
-            with self.db.session() as s:
-                official = s.scalar(select(IndexedCollection).where(func.lower(IndexedCollection.name) == name.lower()))
-            if official is not None:
-                v.check("lookalike", False, f"it copies the name of the official drop '{official.name}' "
-                                            f"({official.address}): a lookalike")
+        v.check("registry", False, "registry.not_official",
+                "this contract is NOT in the bank's on-chain registry of official collections")
+        contract = self.handles.collection(address)
+        name = _read(contract.functions.name())
+        symbol = _read(contract.functions.symbol())
+        answer["collection"].update(name=name, symbol=symbol)
+        original = imitated(self.db, name, symbol)
+        if original is None:
+            v.code = "unofficial"
+            return
+        v.code, v.params["name"] = "lookalike", original["name"]
+        answer["imitates"] = original
+        v.check("lookalike", False, "lookalike.imitates",
+                f"its {original['matched_by']} copies that of the official drop '{original['name']}' "
+                f"({original['address']}): a lookalike", name=original["name"])
 
     def _policy(self, coll, drop, token) -> dict:
         policy = {"name": POLICY_NAMES[coll.transfer_policy], "locked": coll.transfer_policy == 1}
@@ -176,11 +194,14 @@ class Verifier:
     def _content(self, v, coll, drop, stored, token_id, image_sha256, metadata_sha256, answer) -> None:
         tree = self.tree(drop.id) if drop is not None else None
         if tree is None:
-            v.check("content", None, "this server does not hold the drop's artwork, so it cannot check it")
+            v.code = "unknown"
+            v.check("content", None, "content.unavailable",
+                    "this server does not hold the drop's artwork, so it cannot check it")
             return
         if "0x" + tree.root.hex() != coll.content_root:
-            v.check("content", False, "the artwork and metadata served for this drop do not match the on-chain "
-                                      "commitment")
+            v.code = "altered"
+            v.check("content", False, "content.mismatch", "the artwork and metadata served for this drop do not "
+                                                          "match the on-chain commitment")
             return
         proof = tree.proof(token_id)
         answer["content"] = {"root": coll.content_root, "image_sha256": "0x" + stored.image_sha256.hex(),
@@ -189,14 +210,16 @@ class Verifier:
         image = image_sha256 or stored.image_sha256
         meta = metadata_sha256 or stored.metadata_sha256
         if not verify_proof(tree.root, leaf_hash(token_id, image, meta), proof):
-            v.check("content", False, "the artwork or metadata given does not match the on-chain commitment: "
-                                      "an altered copy")
+            v.code = "altered"
+            v.check("content", False, "content.altered", "the artwork or metadata given does not match the "
+                                                         "on-chain commitment: an altered copy")
         else:
-            v.check("content", True, "artwork and metadata match the on-chain content commitment")
+            v.check("content", True, "content.ok", "artwork and metadata match the on-chain content commitment")
 
     @staticmethod
     def _finish(v: Verdict, answer: dict) -> dict:
-        return {"verdict": v.verdict, "reasons": v.checks, **answer}
+        return {"verdict": v.code, "verdict_text": vocabulary.verdict_text(v.code, v.params), "reasons": v.checks,
+                **answer}
 
 
 def _kind(frm: str, to: str) -> str:
@@ -207,8 +230,10 @@ def _iso(when: datetime | None) -> str | None:
     return when.isoformat() + "Z" if when else None
 
 
-def _try(fn):
+def _read(call) -> str | None:
+    """An optional ERC-721 string (name, symbol): None when the contract has none; a node that does not answer
+    raises (requests' errors are no Web3Exception)."""
     try:
-        return fn()
-    except Exception:  # not an ERC-721 with a name: nothing to compare
+        return call.call()
+    except (Web3Exception, DecodingError, ValueError):  # reverted, no such function, not a string
         return None

@@ -74,16 +74,19 @@ function imageResult(result) {
   const label = `${item.drop?.name || item.collection?.name || ""} ${item.serial_label || `#${result.token_id}`}`;
   let good, key;
   if (result.match === "qr") {  // named by the card's QR code, the picture compared with the genuine card
-    good = result.picture === "matches" && item.verdict === "authentic" && !result.warnings?.length;
+    good = result.picture === "matches" && item.verdict === "genuine" && !result.warnings?.length;
     key = { matches: "image.qr_matches", differs: "image.qr_differs" }[result.picture] || "image.qr_foreign_item";
   } else {
-    good = result.match === "exact" && item.verdict === "authentic";
+    good = result.match === "exact" && item.verdict === "genuine";
     key = good ? "image.exact" : "image.near";
   }
   const answer = el("div", { class: `result result--${good ? "authentic" : result.picture === "differs" ? "counterfeit" : "unknown"}`,
     "data-match": result.match, "data-picture": result.picture || "" },
     icon(good ? "ok" : result.picture === "differs" ? "bad" : "unknown"),
     el("div", {},
+      // the item's own verdict in the vocabulary of the verify page (burned, lookalike, ...), then the picture's
+      item.verdict ? el("p", { class: "result-title", i18n: `verdict.${item.verdict}`,
+        params: { name: item.imitates?.name || "" } }) : null,
       el("p", { i18n: key, params: { item: label.trim() } }),
       el("a", { class: "button button--secondary", href: verifyPath(result.collection, result.token_id),
         i18n: "image.open" })));

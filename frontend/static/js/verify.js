@@ -1,7 +1,7 @@
 // The verify page an item's QR code opens: verdict first, then the item, the checks and its history.
 import { api } from "./api.js";
 import { chainCheck } from "./chaincheck.js";
-import { setDate } from "./i18n.js";
+import { onLangChange, setDate } from "./i18n.js";
 import { $, copyable, el } from "./ui.js";
 import { reasonItem, renderVerdict, renderVerdictError } from "./verdict.js";
 
@@ -9,6 +9,7 @@ const root = document.getElementById("verify");
 const { address, serial } = root.dataset;
 const banner = document.getElementById("verdict");
 const RETRIES = 10; // a claim redirects here the moment its item is minted; the index may be a second behind
+let shown; // the answer on the page, said again in the other language on a switch
 
 async function load(attempt = 0) {
   let answer;
@@ -20,12 +21,13 @@ async function load(attempt = 0) {
     return;
   }
   render(answer);
-  const notYet = answer.reasons.some((r) => r.check === "token" && r.ok === null);
+  const notYet = answer.verdict === "not_issued";
   if (notYet && attempt < RETRIES) setTimeout(() => load(attempt + 1), 1000);
   else chainCheck(document.getElementById("chaincheck"), answer); // the server's final word, checked by the browser
 }
 
 function render(answer) {
+  shown = answer;
   renderVerdict(banner, answer);
   const hasItem = Boolean(answer.drop);
   $("item").hidden = !hasItem;
@@ -43,20 +45,24 @@ function render(answer) {
 
 function renderItem(answer) {
   const { drop, collection } = answer;
+  // the card's frame says the verdict (green genuine, grey burned); an item not issued has no card at all
+  $("item").dataset.verdict = answer.verdict;
   const art = $("art");
-  art.src = new URL(answer.image_url).pathname;
+  art.closest("figure").hidden = !answer.image_url;
+  if (answer.image_url) art.src = new URL(answer.image_url).pathname;
   art.alt = `${drop.name} ${answer.serial_label || ""}`;
   $("serial").textContent = answer.serial_label || `#${answer.token_id}`;
   $("item-name").textContent = drop.name;
   $("issuer").textContent = drop.issuer;
-  $("owner").replaceChildren(answer.owner ? copyable(answer.owner) : el("span", { i18n: "item.no_owner" }));
+  $("owner").replaceChildren(answer.owner ? copyable(answer.owner)
+    : answer.burned ? el("span", { i18n: "item.no_owner" }) : "—");
   $("minted").replaceChildren(answer.minted ? setDate(el("time", { datetime: answer.minted.at }), answer.minted.at)
     : el("span", { i18n: "item.not_minted" }));
   $("mint-tx").replaceChildren(answer.minted ? copyable(answer.minted.tx, { head: 10, tail: 6 }) : "—");
   $("redemption").replaceChildren(...redemption(answer));
   $("policy").replaceChildren(...policy(answer.policy));
   const prove = $("prove-link");
-  prove.hidden = answer.verdict !== "authentic" || !answer.owner;
+  prove.hidden = answer.verdict !== "genuine" || !answer.owner;
   prove.href = `/prove?collection=${collection.address}&token=${answer.token_id}`;
 }
 
@@ -86,4 +92,5 @@ function historyEntry(event) {
     el("p", { class: "event-tx" }, el("span", { i18n: "history.tx" }), " ", copyable(event.tx, { head: 10, tail: 6 })));
 }
 
+onLangChange(() => shown && render(shown));
 load();
