@@ -3,10 +3,14 @@ both, with the same {placeholders}, and no key is left unused. (No browser neede
 import json
 import re
 
+from hallmark.access.permissions import PERMISSIONS
+
 from hallmark.api.pages import FRONTEND, STATIC
 from hallmark.verify.vocabulary import REASONS, VERDICTS
 
 LITERAL = re.compile(r"""["']([a-z_]+(?:\.[a-z_]+)+)["']""")
+# a key a template or script completes from a value: t("audit.col_" ~ col) in Jinja, `role.${role}` in JS
+PREFIX = re.compile(r"""["'`]([a-z_]+\.(?:[a-z_]+\.)*[a-z_]*)(?:["']\s*~|\$\{)""")
 BLOCK_KEY = re.compile(r"\{% block \w+_key %\}([\w.]+)\{% endblock %\}")
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 # keys the scripts build from API values (`policy.${p.name}`, ...), and the verdict vocabulary the API says
@@ -25,13 +29,17 @@ def dictionary(lang):
     return json.loads((STATIC / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
 
 
-def used_keys(namespaces):
-    keys = set(BUILT)
+def used_keys(namespaces, dictionary_keys):
+    """Keys the pages use, including every key under a prefix a template or script completes from a value;
+    permission names (`permissions.may("audit.read")`) are not strings to translate."""
+    keys, prefixes = set(BUILT), set()
     for path in [*FRONTEND.joinpath("templates").glob("*.html"), *STATIC.joinpath("js").rglob("*.js")]:
         text = path.read_text(encoding="utf-8")
-        keys |= {k for k in LITERAL.findall(text) if k.split(".")[0] in namespaces}
+        prefixes |= {p for p in PREFIX.findall(text) if p.split(".")[0] in namespaces}
+        keys |= {k for k in LITERAL.findall(text) if k.split(".")[0] in namespaces and k not in PERMISSIONS}
         keys |= set(BLOCK_KEY.findall(text))
-    return keys
+    keys -= prefixes  # "audit.col_" itself is no key
+    return keys | {k for k in dictionary_keys if k.startswith(tuple(prefixes))}
 
 
 def test_dictionaries_cover_the_pages_and_each_other():
@@ -39,6 +47,6 @@ def test_dictionaries_cover_the_pages_and_each_other():
     assert zh.keys() == en.keys(), set(zh) ^ set(en)
     for key in zh:
         assert set(PLACEHOLDER.findall(zh[key])) == set(PLACEHOLDER.findall(en[key])), key
-    used = used_keys({k.split(".")[0] for k in zh})
+    used = used_keys({k.split(".")[0] for k in zh}, zh.keys())
     assert not used - zh.keys(), f"missing translations: {sorted(used - zh.keys())}"
     assert not zh.keys() - used, f"unused translations: {sorted(zh.keys() - used)}"
