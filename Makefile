@@ -9,7 +9,7 @@ PORT ?= 5000
 NETWORK := hallmark-local
 STAFF_LOGINS := $(HALLMARK_DATA_DIR)/keys/demo-staff.txt
 
-.PHONY: setup run serve chain deploy stop test test-contracts test-backend test-faults test-fuzz test-e2e bench clean
+.PHONY: setup run serve chain deploy demo stop test test-contracts test-backend test-faults test-fuzz test-e2e bench clean
 
 setup: $(VENV)/.installed node_modules/.installed toolchain
 
@@ -37,7 +37,11 @@ deploy: chain
 	@hallmark staff demo --out $(STAFF_LOGINS)
 	@echo "console sign-in for the demo (marketing, approver, branch, viewer, admin): $(STAFF_LOGINS)"
 
-run: deploy serve
+run: deploy demo serve
+
+# every verdict to look at (once per data folder; later runs print the table again): data/demo.txt
+demo: deploy
+	HALLMARK_NETWORK=$(NETWORK) hallmark demo seed
 
 # gunicorn (WEB_WORKERS processes), the worker and the indexer, each its own process, on the data folder's SQLite
 WEB_WORKERS ?= 2

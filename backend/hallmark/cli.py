@@ -23,6 +23,7 @@ from . import config, devchain
 from .chain import keys
 from .access.audit_commands import record_cli, register as register_audit
 from .access.commands import register as register_access
+from .demo.commands import register as register_demo
 from .run.commands import register as register_processes
 from .security.commands import register as register_security
 from .security.files import open_private, private_dir
@@ -691,3 +692,4 @@ register_processes(main)
 register_security(main)
 register_access(main)
 register_audit(main)
+register_demo(main)
