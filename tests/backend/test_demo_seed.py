@@ -53,6 +53,7 @@ def test_demo_seed_shows_every_verdict_once(stack, deployed_data, app_for, tmp_p
     took = time.monotonic() - started
     assert took < 120, f"the seed took {took:.0f} s"
     table = (tmp_path / "demo.txt").read_text(encoding="utf-8")
+    print(f"the seed took {took:.1f} s\n{table}")
     assert table in first.stdout
     links = LINK.findall(table)
     assert {code for code, _, _ in links} == {"genuine", "burned", "not_issued", "lookalike", "no_contract"}
@@ -89,6 +90,11 @@ def test_demo_seed_shows_every_verdict_once(stack, deployed_data, app_for, tmp_p
         assert any(a.get("redeemed_at") or a.get("redeemed") for a in genuine), genuine
         assert any(a.get("policy", {}).get("locked") for a in genuine), genuine
         assert answers["lookalike"][0]["imitates"]["slug"] == slug
+        # the custodial customer's link shows the item held for them
+        token = re.search(r"/holdings#customer=(\S+)$", table, re.M).group(1)
+        held = client.get("/api/custody/holdings", headers={"X-Customer-Assertion": token}).get_json()
+        custodial = [int(serial) for _, address, serial in links[1:2]]
+        assert [item["token_id"] for item in held["items"]] == custodial, held
         # the unused codes are claimable: a claim page opened with one would work
         assert client.post("/api/claims", json={"code": codes[0], "wallet": "0x" + "ab" * 20}).status_code in (200, 202)
     finally:

@@ -40,9 +40,9 @@ def table(seed: dict, base: str, customer_token: str) -> str:
     lines += [
         "", "钱包页面 / a demo wallet:",
         f"  {base}/wallet?address={seed['wallets'][0]}",
-        "", f"代管客户的藏品 / the custodial customer's items ({seed['customer']}; 链接 10 分钟内有效 / valid 10 minutes,",
-        f"  新链接 / a new one: hallmark customer-token {seed['customer']}):",
+        "", f"代管客户的藏品 / the custodial customer's items ({seed['customer']}; 链接 10 分钟内有效 / valid 10 minutes):",
         f"  {base}/holdings#customer={customer_token}",
+        f"  新链接 / a new one: {base}/holdings#customer=$(hallmark customer-token --minutes 10 {seed['customer']})",
         "", "领取页面 / the claim page:",
         f"  {base}/claim",
         f"  未使用的领取码 / unused claim codes: {seed['codes_file']}",
