@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from ..db import get_db
 from ..minting.drops import content_for
-from ..models import Drop, IndexedToken
+from ..models import Drop, IndexedToken, MintItem
 from ..security.files import write_private
 from .drops import load_drop
 from .openapi import answers
@@ -24,8 +24,11 @@ def _drop_and_serial(address: str, serial: int):
     """The drop of a minted item (burned ones included: their page still shows the card), else 404."""
     with get_db().session() as s:
         drop = s.scalar(select(Drop).where(func.lower(Drop.contract_address) == address.lower()))
-        minted = drop is not None and 1 <= serial <= drop.edition_size and s.get(
-            IndexedToken, (drop.contract_address, serial)) is not None
+        # the index, or the sender's own record of the receipt's Transfer log: the index may lag a fresh mint
+        minted = drop is not None and 1 <= serial <= drop.edition_size and (
+            s.get(IndexedToken, (drop.contract_address, serial)) is not None
+            or s.scalar(select(MintItem.id).where(MintItem.drop_id == drop.id, MintItem.token_id == serial,
+                                                  MintItem.status == "minted")) is not None)
     if drop is None:
         abort(404, message=f"{address} is not a Hallmark collection")
     if not 1 <= serial <= drop.edition_size:
