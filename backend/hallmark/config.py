@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+MAX_PACKED_BATCH = 1200  # HallmarkCollection.MAX_PACKED_BATCH: most recipients of one airdrop transaction
 
 
 def data_dir() -> Path:
@@ -26,7 +27,11 @@ class Config:
         self.DATABASE_URL = env("HALLMARK_DATABASE_URL", f"sqlite:///{data / 'hallmark.db'}")
         self.PUBLIC_BASE_URL = env("HALLMARK_PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
         self.CONFIRMATIONS = int(env("HALLMARK_CONFIRMATIONS", "0"))
+        # recipients per airdrop transaction: one packed batch, whose data contract holds at most
+        # HallmarkCollection.MAX_PACKED_BATCH (1,200) addresses under EIP-170's 24 KB code cap
         self.MINT_BATCH_SIZE = int(env("HALLMARK_MINT_BATCH_SIZE", "500"))
+        if not 1 <= self.MINT_BATCH_SIZE <= MAX_PACKED_BATCH:
+            raise ValueError(f"HALLMARK_MINT_BATCH_SIZE must be 1..{MAX_PACKED_BATCH} (one packed airdrop)")
         self.CLAIM_WINDOW_SECONDS = float(env("HALLMARK_CLAIM_WINDOW_SECONDS", "1.0"))
         self.INDEX_CONFIRMATIONS = int(env("HALLMARK_INDEX_CONFIRMATIONS", "0"))
         self.INDEX_PAGE_SIZE = int(env("HALLMARK_INDEX_PAGE_SIZE", "2000"))
