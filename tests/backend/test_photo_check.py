@@ -71,7 +71,9 @@ def test_picture_without_qr_falls_back_to_the_fingerprint_search(client, minted)
     out = io.BytesIO()
     img.save(out, "JPEG", quality=80)
     answer = upload(client, out.getvalue(), "cropped.jpg").get_json()
-    assert answer["match"] == "near" and answer["token_id"] == token_id and "qr" not in answer
+    # without its QR code a card is told from its drop's other serials by a few digits only, which a perceptual
+    # search does not resolve: it names the drop; the QR path (above) names the item
+    assert answer["match"] == "near" and answer["collection"] == drop["contract_address"] and "qr" not in answer
 
 
 def test_garbage_upload_is_refused_naming_the_file(client):
