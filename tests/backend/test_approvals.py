@@ -128,7 +128,7 @@ def test_airdrop_summary_reject_threshold_and_mint(app, signed_in, make_drop):
     assert (summary["recipients"], summary["duplicates"], summary["invalid"]) == (4, 1, 1)
     assert summary["invalid_rows"][0]["row"] == 4
     assert summary["sha256"] == hashlib.sha256(json.dumps(recipients, separators=(",", ":")).encode()).hexdigest()
-    assert summary["gas"]["transactions"] == 1 and summary["gas"]["estimate"] == 4 * 48_700 + 30_000
+    assert summary["gas"]["transactions"] == 1 and summary["gas"]["estimate"] == 4 * 7_600 + 80_000
     assert (summary["room_left"], summary["room_after"]) == (10, 6)
     assert count(app, AirdropJob) == 0
 

@@ -31,9 +31,10 @@ from .permissions import Principal
 GROUPS = {"drop": "drop", "airdrop": "airdrop", "mint": "mint", "pause": "pause", "resume": "pause"}
 # an approve that died half-way (a crashed process) may be taken over after this long; the ref makes it safe
 APPROVING_LEASE = timedelta(seconds=120)
-# gas the checker is shown: bench/gas.py measured at most 48,668 per recipient and 77,988 for a lone mint, so a
-# transaction costs about 30,000 besides its recipients (README "### Gas"); batches hold MINT_BATCH_SIZE recipients
-GAS_PER_RECIPIENT, GAS_PER_TRANSACTION = 48_700, 30_000
+# gas the checker is shown (README "### Gas", bench/gas.py): a packed batch measured at most 7,555 per recipient
+# (soulbound, 1,000 recipients) and a lone mint 78,721, which bounds what a transaction costs besides its
+# recipients; batches hold MINT_BATCH_SIZE recipients
+GAS_PER_RECIPIENT, GAS_PER_TRANSACTION = 7_600, 80_000
 MAX_LISTED_ROWS = 1000  # invalid rows shown in a summary (the count is always whole)
 DROP_SETTINGS = ("slug", "name", "symbol", "description", "issuer_name", "edition_size", "transfer_policy",
                  "holding_period", "royalty_bps", "artwork", "seed", "claim_start", "claim_end", "per_wallet_limit")
