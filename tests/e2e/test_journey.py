@@ -104,6 +104,10 @@ def claim_on_phone(phone, server, claim_url):
     shoot(phone, "claim-progress")
     expect(phone.locator("#claim-result")).to_contain_text("领取成功", timeout=30_000)
     shoot(phone, "claim-done")
+    # a custodial customer stays on the page, which offers the item and their holdings at the bank
+    holdings = phone.locator("#claim-result a[href^='/holdings#customer=']")
+    expect(holdings).to_be_visible()
+    phone.click("#claim-result a[href^='/v/']")
     phone.wait_for_url("**/v/**")
     expect(phone.locator(".verdict-title")).to_have_text("正品")
     expect(phone.locator(".verdict-sub")).to_have_text("由 WeBank Demo 发行的官方数字藏品")
@@ -173,7 +177,11 @@ def test_customer_finds_an_item_by_link_drop_and_picture(page, client, staff, dr
     page.fill("#code", "hello")
     page.click("#by-contract button[type=submit]")
     expect(page.locator("#code-error")).to_have_text("这不是藏品链接或合约地址。")
+    # a link on another host naming an official item is a phishing warning, not a jump to the item
     page.fill("#code", f"https://anywhere.example/v/{drop['contract_address']}/{token_id}")
+    page.click("#by-contract button[type=submit]")
+    expect(page.locator("#code-result")).to_contain_text("anywhere.example")
+    page.fill("#code", f"{page.url.split('/verify')[0]}/v/{drop['contract_address']}/{token_id}")
     page.click("#by-contract button[type=submit]")
     page.wait_for_url(f"**/v/{drop['contract_address']}/{token_id}")
     expect(page.locator(".verdict-title")).to_have_text("正品")
