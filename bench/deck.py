@@ -26,11 +26,11 @@ from hallmark.access.keys import create_api_key
 from hallmark.access.permissions import KEY_SCOPES
 from hallmark.chain import artifacts
 from hallmark.db import Database
+from hallmark.minting.queue import BASE_GAS, GAS_PER_ITEM  # the worker's gas limit for a batch
 from hallmark.models import IndexedToken
 from hallmark.processes import Processes
 from hallmark.testing import LocalStack, free_port
 
-BASE_GAS, GAS_PER_ITEM = 150_000, 56_000  # the worker's gas limit for a batch (hallmark.minting.queue)
 MAX_IN_FLIGHT = 4  # the worker's pipelining (MintQueue.max_in_flight)
 
 
