@@ -82,7 +82,9 @@ def test_drop_and_airdrop_events_arrive_signed(app, client, staff, make_drop, re
     assert 1 <= len(progress) <= 10  # throttled: three batches of ten, one event per tenth passed at most
     dones = [p["data"]["done"] for p in progress]  # deliveries go out in parallel: no order is promised
     assert len(set(dones)) == len(dones) and all(0 < d < 25 for d in dones)
-    log = deliveries(client, staff, endpoint["id"])
+    # the receiver answers before the deliverer records the outcome: wait until none is pending
+    log = wait_for(lambda: (found := deliveries(client, staff, endpoint["id"])) and
+                   all(d["status"] != "pending" for d in found) and found, what="every delivery settled")
     assert all(d["status"] == "delivered" and d["attempts"] == 1 and d["log"][0]["status_code"] == 200 for d in log)
     assert len({e["id"] for e in got}) == len(got)
 
