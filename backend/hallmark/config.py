@@ -32,6 +32,8 @@ class Config:
         self.MINT_BATCH_SIZE = int(env("HALLMARK_MINT_BATCH_SIZE", "500"))
         if not 1 <= self.MINT_BATCH_SIZE <= MAX_PACKED_BATCH:
             raise ValueError(f"HALLMARK_MINT_BATCH_SIZE must be 1..{MAX_PACKED_BATCH} (one packed airdrop)")
+        # processes that render a drop's cards (hallmark.art.batch); 0: one a core
+        self.RENDER_PROCESSES = int(env("HALLMARK_RENDER_PROCESSES", "0"))
         self.CLAIM_WINDOW_SECONDS = float(env("HALLMARK_CLAIM_WINDOW_SECONDS", "1.0"))
         self.INDEX_CONFIRMATIONS = int(env("HALLMARK_INDEX_CONFIRMATIONS", "0"))
         self.INDEX_PAGE_SIZE = int(env("HALLMARK_INDEX_PAGE_SIZE", "2000"))

@@ -6,7 +6,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import numpy as np
 import segno
+import zxingcpp
 from PIL import Image, ImageOps
 
 from hallmark.art import ItemSpec, format_serial, fuhu_traits, image_sha256, render_item, render_preview
@@ -95,15 +97,22 @@ def test_format_serial(serial, edition, text):
     assert format_serial(serial, edition) == text
 
 
-def test_qr_region_encodes_verify_url():
+@pytest.mark.parametrize("version", [2, 3])
+def test_qr_region_encodes_verify_url(version):
     url = spec().verify_url
+    card = open_png(render_item(spec(render_version=version)))
+    assert [found.text for found in zxingcpp.read_barcodes(card)] == [url]  # what a phone reads
     x0, y0, x1, y1 = QR_BOX
-    qr = open_png(render_item(spec())).crop((x0 + 6, y0 + 6, x1 - 6, y1 - 6)).convert("L")  # skip rounded corners
+    qr = card.crop((x0 + 6, y0 + 6, x1 - 6, y1 - 6)).convert("L")  # skip rounded corners
     lo, hi = qr.getextrema()
     assert lo < 60 and hi > 200  # both dark and light modules
 
-    # Read the module grid back: the dark bounding box spans exactly n modules.
-    matrix = segno.make(url, error="m", micro=False).matrix
+    # Read the module grid back: the dark bounding box spans exactly n modules of the encoder's symbol.
+    if version == 2:
+        matrix = segno.make(url, error="m", micro=False).matrix
+    else:
+        symbol = zxingcpp.create_barcode(url, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
+        matrix = (np.asarray(symbol.to_image(scale=1, add_quiet_zones=False)) < 128).astype(int).tolist()
     n = len(matrix)
     x0, y0, x1, y1 = ImageOps.invert(qr.point(lambda v: 255 if v > 128 else 0)).getbbox()
     step = (x1 - x0) / n

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from hallmark.art.cardfont import card_font, missing_glyph
 from hallmark.art.content import DropContent
-from hallmark.art.render import PANEL_BOX, QR_BOX, ItemSpec, _font, format_serial, render_item
+from hallmark.art.render import PANEL_BOX, QR_BOX, RENDER_VERSION, ItemSpec, _font, format_serial, render_item
 from hallmark.cli import load_spec
 from hallmark.minting.drops import content_for, draft_card
 from hallmark.models import Drop, ItemHash
@@ -68,6 +68,24 @@ def test_version_1_cards_keep_their_bytes():
     assert sha(png) == "d4b2fca01cff05a39e6e8eb1eedfc9a212acab0ccc5b6c76b15665797952e827"
 
 
+def test_version_2_cards_keep_their_bytes():
+    # sha256 of what HEAD 07a7e43 (before render version 3) rendered: version 2 drops are committed on chain too, so
+    # faster rendering (cached art layers) must leave these bytes exactly as they were
+    expected = {
+        (7, "zh"): "3b9c6aa6ead124e06c2102fad3c5d3899c62a43fcf84b85cd6fb2d171fe4b10c",
+        (501, "en"): "1a966f627eaa5a18a2f7e4b6ed32737b19d7c7e87466afb66c150ff529e592d3",
+        (999, "zh"): "2bfcf29dc1c69719a176ee49f07d0d8a033fafe892b1978c3f4633dc15f2a978",
+    }
+    for (serial, language), digest in expected.items():
+        png = render_item(spec(serial=serial, verify_url=f"https://verify.hallmark.example/v/{ADDRESS}/{serial}",
+                               language=language, render_version=2))
+        assert sha(png) == digest, (serial, language)
+    base = io.BytesIO()
+    Image.new("RGB", (300, 200), (220, 30, 30)).save(base, "PNG")
+    png = render_item(spec(artwork="image", base_image=base.getvalue(), render_version=2))
+    assert sha(png) == "3b77842febe747d45c63e818ffce434e29a1003bcf3760f04970329ba13cef97"
+
+
 def test_chinese_names_print_real_glyphs_not_boxes():
     name = "福虎迎春"
     notdef = glyph(card_font(30), TIGER)  # what a character the font lacks prints as
@@ -85,11 +103,15 @@ def test_chinese_names_print_real_glyphs_not_boxes():
 def test_reference_renders_are_pinned():
     # Noto Sans CJK SC 2.004 (noto-cjk-sans-otc 0.0.1) drawn by Pillow 13.0.0's bundled FreeType 2.14.3 with the
     # BASIC layout: these bytes are what any machine with the pinned dependencies renders, and what is committed.
-    assert sha(render_item(spec())) == "b2e55fcc86f80a03d9d8055732ec81d13751c9535773dd96cad2421c36a35283"
-    assert sha(render_item(spec(drop_name="福虎 Fuhu 2022", issuer="示例银行 Demo Bank"))) == (
+    # Version 3 adds zxing-cpp 3.1.1's QR encoder and ISA-L 1.9.1's deflate (isal 1.9.1).
+    assert sha(render_item(spec(render_version=2))) == "b2e55fcc86f80a03d9d8055732ec81d13751c9535773dd96cad2421c36a35283"
+    assert sha(render_item(spec(drop_name="福虎 Fuhu 2022", issuer="示例银行 Demo Bank", render_version=2))) == (
         "0faf2ababf18aaf26a2309b67322acd6f7d9bf4e8f7f84ff32cc217061a5ca8c")
-    assert sha(render_item(spec(language="en"))) == (
+    assert sha(render_item(spec(language="en", render_version=2))) == (
         "22430f2206bc64c476baa8fe0f6421807ee344bca0cc12d8c8de142c575be5d9")
+    assert sha(render_item(spec(render_version=3))) == "1f3273bc782570a56aa55e68eb8e4c5c7b87ca74800455f7fffe5415f25da451"
+    assert sha(render_item(spec(language="en", render_version=3))) == (
+        "38b4625f00f929ab3c06bc36e76833ce8c5d8eb85d92e590638d404a4520d4d5")
 
 
 def test_mixed_chinese_and_latin_fits_the_panel():
@@ -151,7 +173,7 @@ def test_missing_glyph_refused_by_the_api_naming_field_and_character(client, sta
 def test_chinese_drop_is_committed_with_chinese_labels(client, staff, make_drop, app):
     zh = make_drop(name="福虎迎春", issuer_name="示例银行", seed="fuhu-2022")
     en = make_drop(name="福虎迎春", issuer_name="示例银行", seed="fuhu-2022", language="en")
-    assert (zh["language"], zh["render_version"], en["language"], en["render_version"]) == ("zh", 2, "en", 2)
+    assert (zh["language"], zh["render_version"], en["language"], en["render_version"]) == ("zh", RENDER_VERSION, "en", RENDER_VERSION)
     with app.extensions["hallmark.db"].session() as s:
         for drop in (zh, en):
             stored = s.scalar(select(ItemHash.image_sha256).where(ItemHash.drop_id == drop["id"], ItemHash.serial == 1))

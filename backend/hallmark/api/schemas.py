@@ -139,7 +139,8 @@ class DropSchema(Schema):
     artwork = fields.String(required=True)
     language = fields.String(required=True, metadata={"description": "of the card labels: zh | en"})
     render_version = fields.Integer(required=True, metadata={
-        "description": "card renderer: 1 for drops made before Chinese cards, 2 since"})
+        "description": "card renderer: 1 for drops made before Chinese cards, 2 since, 3 (the same card, drawn "
+                       "faster) for new drops"})
     claim_start = UTCDateTime(required=True, allow_none=True)
     claim_end = UTCDateTime(required=True, allow_none=True)
     per_wallet_limit = fields.Integer(required=True)
@@ -358,6 +359,8 @@ class WalletPageSchema(Schema):
     page = fields.Integer(required=True)
     per_page = fields.Integer(required=True)
     items = fields.List(fields.Nested(WalletItemSchema), required=True)
+    next = fields.String(required=True, allow_none=True, metadata={"description": (
+        "a cursor for the next page (pass it as `after`), null on the last page")})
 
 
 class ActivityBucketSchema(Schema):

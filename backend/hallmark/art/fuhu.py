@@ -296,15 +296,22 @@ def _blend(a: tuple[int, int, int], b: tuple[int, int, int], t: float) -> tuple[
     return tuple(round(x + (y - x) * t) for x, y in zip(a, b))
 
 
+@lru_cache(maxsize=32)  # 6 colours x 5 patterns, ~0.8 MB each: two full-size masked pastes saved per card
+def backdrop(background: str, pattern: str, size: tuple[int, int]) -> Image.Image:
+    """Background colour, pattern and glow: the same pixels as painting them onto each card."""
+    bg = BACKGROUNDS[background]
+    img = Image.new("RGB", size, bg)
+    if pattern != "Plain":
+        img.paste(_blend(bg, (255, 236, 200), 0.14), (0, 0), pattern_mask(pattern, size))
+    img.paste(_blend(bg, (255, 244, 220), 0.5), (0, 0), glow_mask(size))
+    return img
+
+
 def paint_fuhu(card: Image.Image, box: tuple[int, int, int, int], traits: dict[str, str]) -> None:
     """Paint background, tiger and accessory for `traits` into `box` of the RGB `card`."""
     x0, y0, x1, y1 = box
     size = (x1 - x0, y1 - y0)
-    bg = BACKGROUNDS[traits["Background"]]
-    card.paste(bg, box)
-    if traits["Pattern"] != "Plain":
-        card.paste(_blend(bg, (255, 236, 200), 0.14), (x0, y0), pattern_mask(traits["Pattern"], size))
-    card.paste(_blend(bg, (255, 244, 220), 0.5), (x0, y0), glow_mask(size))
+    card.paste(backdrop(traits["Background"], traits["Pattern"], size), (x0, y0))
 
     tx, ty = x0 + (size[0] - _W) // 2, y1 - _H - 6
     tiger = tiger_layer(traits["Fur"], traits["Stripes"], int(traits["Stripe Count"]))

@@ -7,9 +7,10 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from ..access import audit
+from ..art.batch import RenderPool
 from ..art.content import collection_salt, policy_index
 from ..chain.contracts import calldata
 from ..chain.sender import Sender
@@ -23,8 +24,9 @@ DEPLOY_TIMEOUT = 600
 
 
 class DropBuilder:
-    def __init__(self, db, sender: Sender, handles):
+    def __init__(self, db, sender: Sender, handles, render_processes: int = 0):
         self.db, self.sender, self.handles = db, sender, handles
+        self.render_processes = render_processes  # 0: one a core
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hallmark-drop-builder")
         self._queued: set[int] = set()
         self._guard = threading.Lock()
@@ -69,18 +71,14 @@ class DropBuilder:
                 return
             content = content_for(drop)
             done = s.scalar(select(func.count()).select_from(ItemHash).where(ItemHash.drop_id == drop_id))
-        batch = []
-        for serial in range(done + 1, content.edition_size + 1):  # resumes after a restart
-            if self._stopping.is_set():
-                return
-            image, meta, phash_card, phash_qr = content.record(serial)
-            batch.append(ItemHash(drop_id=drop_id, serial=serial, image_sha256=image, metadata_sha256=meta,
-                                  phash_card=phash_card, phash_qr=phash_qr))
-            if len(batch) == 100 or serial == content.edition_size:
-                with self.db.session() as s:
-                    s.add_all(batch)
-                    s.get(Drop, drop_id).rendered = serial
-                batch = []
+        if done < content.edition_size:  # resumes after a restart
+            with RenderPool(content, self.render_processes) as pool:
+                for chunk in pool.records(done + 1, content.edition_size):
+                    if self._stopping.is_set():
+                        return
+                    with self.db.session() as s:
+                        s.execute(insert(ItemHash), [{"drop_id": drop_id, **r._asdict()} for r in chunk])
+                        s.get(Drop, drop_id).rendered = chunk[-1].serial
         with self.db.session() as s:
             drop = s.get(Drop, drop_id)
             drop.content_root = "0x" + content_tree(self.db, drop_id).root.hex()

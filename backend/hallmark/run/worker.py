@@ -57,7 +57,7 @@ class Worker(LeasedLoop):
                             max_fee_wei=c["MAX_FEE_WEI"])
             queue = MintQueue(self.db, sender, ChainHandles(w3, record), batch_size=c["MINT_BATCH_SIZE"],
                               claim_window=c["CLAIM_WINDOW_SECONDS"])
-            builder = DropBuilder(self.db, sender, queue.handles)
+            builder = DropBuilder(self.db, sender, queue.handles, c["RENDER_PROCESSES"])
             self.redeemer = Redeemer(self.db, sender, queue.handles)
             self.withdrawer = Withdrawer(self.db, sender, queue.handles, CustodyService(self.db, c["DATA_DIR"]))
             DropService(self.db, queue.handles, c["PUBLIC_BASE_URL"]).adopt(record.drops)
