@@ -102,17 +102,20 @@ class Deck:
 
     The web server believes one reverse proxy's X-Forwarded-For (HALLMARK_TRUSTED_PROXIES=1), as behind nginx:
     public requests that carry a client address of their own (client_address) are held to the per-address rate
-    limits as in production, without a benchmark whose whole load comes from one machine reaching them."""
+    limits as in production, without a benchmark whose whole load comes from one machine reaching them.
+    `chain_db`: Ganache keeps its chain in that folder (on disk, as a real node does) instead of in memory."""
 
-    def __init__(self, tmp: Path, **env):
+    def __init__(self, tmp: Path, chain_db: Path | None = None, **env):
         self.tmp, self.env = Path(tmp), {"HALLMARK_TRUSTED_PROXIES": 1, **env}
+        self.chain_db = chain_db
         self.cluster = self.stack = self.procs = None
 
     def __enter__(self) -> "Deck":
         try:
             self.cluster = devdb.start(self.tmp / "postgres")
             self.database_url = self.cluster.create_database("bench")
-            self.stack = LocalStack(self.tmp / "data", database_url=self.database_url).__enter__()
+            self.stack = LocalStack(self.tmp / "data", chain_db=self.chain_db,
+                                    database_url=self.database_url).__enter__()
             self.db = Database(self.database_url)
             self.db.upgrade()
             self.staff = {"Authorization": "Bearer " + create_api_key(self.db, "bench", scopes=KEY_SCOPES)}
@@ -265,5 +268,13 @@ def chunks(items: list, size: int) -> list[list]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
+def publish(name: str, table: str) -> None:
+    """Print a benchmark's table and keep it as bench/results/<name>.md."""
+    print(table)
+    results = Path(__file__).resolve().parent / "results"
+    results.mkdir(exist_ok=True)
+    (results / f"{name}.md").write_text(table + "\n")
+
+
 __all__ = ["CpuMeter", "Deck", "Direct", "chunks", "client_address", "fmt_cpu", "ganache_version", "load_average",
-           "tree_cpu"]
+           "publish", "tree_cpu"]

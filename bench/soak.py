@@ -1,0 +1,344 @@
+"""Soak: an airdrop of 100,000 recipients through the HTTP API, read back from the chain, every process's memory
+sampled throughout.
+
+Starts a throw-away PostgreSQL, a Ganache of its own with the contracts deployed, and the real processes a bank
+runs (`hallmark worker`, `hallmark indexer`, `hallmark web --workers 2` under gunicorn), as bench/airdrop.py does.
+Then:
+
+- creates a drop with an edition of `--recipients` items: through the API, rendering every card (`--drop api`,
+  timed), or straight through the registry without artwork (`--drop prebuilt`, as bench/airdrop.py does);
+- POSTs the recipients to /api/drops/<id>/airdrops (100,000 is the API's cap per request; `--requests` splits
+  them) and polls the jobs until every item is confirmed, then waits for the indexer to hold every token;
+- samples the memory of every process every `--interval` seconds: RSS of the worker, the indexer, the gunicorn
+  arbiter and each of its workers and the Ganache node (its chain in memory, Ganache's default, or on disk with
+  `--chain disk`, as a real node keeps it); PostgreSQL as the sum of its processes' PSS (their RSS would count the
+  shared buffers once per backend), split into private memory and the shared buffer cache. The baseline is each
+  process idle before the POST; warm-up ends when 10% of the tokens are confirmed; growth is the end against
+  warm-up;
+- reads the chain back (`Transfer` logs from the zero address, fetched in block ranges): lost recipients (no
+  token), doubled ones (more than one) and token ids minted twice; then checks the database (each minted item's
+  token id and recipient) and the index (each token's owner) against the chain.
+
+Prints a Markdown table (also bench/results/soak.md). Everything lives in a temporary folder.
+
+    python bench/soak.py [--recipients 100000] [--drop api|prebuilt] [--chain memory|disk] [--requests 1]
+                         [--interval 2]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import psutil
+from eth_utils import keccak
+from sqlalchemy import select, text
+
+from deck import Deck, chunks, ganache_version, load_average, publish
+from hallmark import devchain
+from hallmark.config import Config
+from hallmark.models import IndexedToken, MintItem
+from hallmark.testing import fresh_addresses, say
+
+TARGET_GROWTH = 0.10  # memory at the end at most 10% above the warm-up's
+WARMUP = 0.10  # share of the tokens confirmed before memory is taken as warmed up
+WEB_WORKERS = 2
+MARKS = (0.25, 0.50, 0.75)  # progress points shown between warm-up and the end
+LOG_BLOCKS = 20  # blocks per eth_getLogs call: at most 24,000 Transfer logs per answer
+TRANSFER = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
+ZERO_TOPIC = "0x" + "00" * 32
+MB = 1024 * 1024
+PG_PRIVATE = "PostgreSQL, private (PSS of private mappings, all processes)"
+PG_SHARED = "PostgreSQL, shared (PSS of shared mappings: the buffer cache in use)"
+
+
+class MemorySampler(threading.Thread):
+    """Every `interval` seconds: {process name: bytes} with the airdrop's progress (tokens confirmed) beside it."""
+
+    def __init__(self, deck: Deck, node_pid: int, interval: float):
+        super().__init__(daemon=True)
+        self.interval, self.progress, self.samples = interval, 0, []
+        self.roots = {p.kind: psutil.Process(p.pid) for p in deck.procs.running}
+        self.node = psutil.Process(node_pid)
+        self.postgres = psutil.Process(deck.pids()["PostgreSQL"])
+        self.halt = threading.Event()
+        self.web_names: dict[int, str] = {}  # gunicorn worker pid -> "web worker N", numbered as first seen
+
+    def measure(self) -> dict[str, int]:
+        out = {"worker": _tree_rss(self.roots["worker"]), "indexer": _tree_rss(self.roots["indexer"]),
+               "gunicorn arbiter": _rss(self.roots["web"]), "Ganache": _tree_rss(self.node)}
+        for child in sorted(self.roots["web"].children(), key=lambda c: c.pid):
+            name = self.web_names.setdefault(child.pid, f"web worker {len(self.web_names) + 1}")
+            out[name] = _rss(child)
+        private = shared = 0
+        for p in [self.postgres, *self.postgres.children(recursive=True)]:
+            mine, ours = _pss_split(p.pid)
+            private, shared = private + mine, shared + ours
+        out[PG_PRIVATE], out[PG_SHARED] = private, shared
+        return out
+
+    def sample(self) -> None:
+        self.samples.append((time.monotonic(), self.progress, self.measure()))
+
+    def run(self) -> None:
+        while not self.halt.wait(self.interval):
+            self.sample()
+
+
+def _rss(p: psutil.Process) -> int:
+    try:
+        return p.memory_info().rss
+    except psutil.Error:  # a process that ended between listing and reading
+        return 0
+
+
+def _pss_split(pid: int) -> tuple[int, int]:
+    """A process's PSS in its private mappings and in its shared ones (for PostgreSQL: the shared buffers), from
+    /proc/<pid>/smaps. Summed over processes, each gives memory counted once however many processes share it."""
+    private = shared = 0
+    in_shared = False
+    try:
+        lines = Path(f"/proc/{pid}/smaps").read_text().splitlines()
+    except OSError:  # a backend that ended between listing and reading
+        return 0, 0
+    for line in lines:
+        head = line.split(maxsplit=2)
+        if len(head) > 1 and "-" in head[0] and len(head[1]) == 4:  # a mapping: address range, then perms (rw-s)
+            in_shared = head[1][3] == "s"
+        elif head and head[0] == "Pss:":
+            kb = int(head[1]) * 1024
+            private, shared = (private, shared + kb) if in_shared else (private + kb, shared)
+    return private, shared
+
+
+def _tree_rss(p: psutil.Process) -> int:
+    return _rss(p) + sum(_rss(c) for c in p.children(recursive=True))
+
+
+def create_drop(deck: Deck, edition: int, timeout: float) -> dict:
+    """A drop through the API, every card rendered, hashed and committed to: polled until live."""
+    slug = f"soak-{time.time_ns()}"
+    reply = deck.post("/api/drops", json={"slug": slug, "name": "Fuhu Soak", "symbol": "SOAK",
+                                         "edition_size": edition})
+    if reply.status_code != 202:
+        raise RuntimeError(f"drop refused: {reply.status_code} {reply.text[:500]}")
+    drop, started, last_said = reply.json(), time.monotonic(), 0.0
+    while drop["status"] not in ("live", "failed"):
+        if time.monotonic() - started > timeout:
+            raise TimeoutError(f"drop not live after {timeout:.0f} s: {drop['rendered']:,} of {edition:,} rendered")
+        if time.monotonic() - last_said > 30:
+            last_said = time.monotonic()
+            say(f"  {drop['status']}: {drop['rendered']:,} of {edition:,} rendered after {last_said - started:.0f} s")
+        time.sleep(1)
+        drop = deck.get(f"/api/drops/{drop['id']}").json()
+    if drop["status"] != "live":
+        raise RuntimeError(f"drop failed: {drop}\n{deck.logs()}")
+    return {**drop, "seconds": time.monotonic() - started}
+
+
+def airdrop(deck: Deck, drop_id: int, recipients: list[str], requests_n: int, sampler: MemorySampler,
+            poll: float, timeout: float) -> dict:
+    """POST the recipients in `requests_n` parts, then poll the jobs until every item is confirmed or failed."""
+    n, jobs = len(recipients), []
+    started = time.monotonic()
+    for part in chunks(recipients, -(-n // requests_n)):
+        reply = deck.post(f"/api/drops/{drop_id}/airdrops", json={"recipients": part})
+        if reply.status_code != 202:
+            raise RuntimeError(f"airdrop refused: {reply.status_code} {reply.text[:500]}")
+        jobs.append(reply.json()["id"])
+    accepted = time.monotonic() - started
+    last_said = 0.0
+    while True:
+        states = [deck.get(f"/api/jobs/{job}").json() for job in jobs]
+        done, failed = sum(j["done"] for j in states), sum(j["failed"] for j in states)
+        sampler.progress = done
+        if done + failed >= n:
+            break
+        if time.monotonic() - started > timeout:
+            raise TimeoutError(f"{done:,} of {n:,} confirmed after {timeout:.0f} s\n{deck.logs()}")
+        if time.monotonic() - last_said > 15:
+            last_said = time.monotonic()
+            say(f"  {done:,} of {n:,} confirmed after {last_said - started:.0f} s")
+        time.sleep(poll)
+    seconds = time.monotonic() - started
+    return {"jobs": jobs, "done": done, "failed": failed, "seconds": seconds, "accepted": accepted,
+            "transactions": len({t["hash"] for j in states for t in j["transactions"]})}
+
+
+def chain_mints(url: str, collection: str) -> list[tuple[str, int]]:
+    """(recipient, token id) of every Transfer from the zero address, read in block ranges straight over RPC."""
+    latest = int(devchain.rpc(url, "eth_blockNumber"), 16)
+    mints = []
+    for start in range(0, latest + 1, LOG_BLOCKS):
+        logs = devchain.rpc(url, "eth_getLogs", [{
+            "address": collection, "fromBlock": hex(start), "toBlock": hex(min(start + LOG_BLOCKS - 1, latest)),
+            "topics": [TRANSFER, ZERO_TOPIC]}], timeout=300)
+        mints += [("0x" + log["topics"][2][-40:], int(log["topics"][3], 16)) for log in logs]
+    return mints
+
+
+def audit(deck: Deck, collection: str, jobs: list[int], recipients: list[str], mints: list[tuple[str, int]]) -> dict:
+    """Lost, doubled and stray tokens on chain; the database's and the index's agreement with the chain."""
+    wanted = {r.lower() for r in recipients}
+    per_holder = Counter(to for to, _ in mints)
+    per_token = Counter(token for _, token in mints)
+    owner = {token: to for to, token in mints}
+    with deck.db.session() as s:
+        items = s.execute(select(MintItem.recipient, MintItem.token_id, MintItem.status)
+                          .where(MintItem.job_id.in_(jobs))).all()
+        indexed = s.execute(select(IndexedToken.token_id, IndexedToken.owner)
+                            .where(IndexedToken.collection == collection)).all()
+    minted = [(r, t) for r, t, status in items if status == "minted"]
+    return {
+        "tokens": len(mints),
+        "lost": sum(1 for r in wanted if per_holder[r] == 0),
+        "doubled": sum(1 for r in wanted if per_holder[r] > 1),
+        "ids twice": sum(1 for c in per_token.values() if c > 1),
+        "strays": sum(c for to, c in per_holder.items() if to not in wanted),
+        "db items": len(items),
+        "db minted": len(minted),
+        "db agree": sum(1 for r, t in minted if owner.get(t) == r.lower()),
+        "db ids distinct": len({t for _, t in minted}),
+        "indexed": len(indexed),
+        "index agree": sum(1 for t, o in indexed if owner.get(int(t)) == o.lower()),
+    }
+
+
+def memory_rows(sampler: MemorySampler, idle: dict[str, int], n: int, shared_buffers: int) -> list[tuple]:
+    """Per process: idle, at warm-up, at each mark, at the end, the most seen, growth from warm-up to the end, the
+    target and whether it is met. PostgreSQL's shared pages are its buffer cache filling with the new rows: held
+    to its fixed size (shared_buffers), not to the growth target."""
+    def at(share):
+        return next((m for _, done, m in sampler.samples if done >= share * n), sampler.samples[-1][2])
+
+    warm, end = at(WARMUP), sampler.samples[-1][2]
+    rows = []
+    for name in end:
+        if name not in warm or not warm[name]:
+            continue  # a web worker that was replaced during the run has no warm-up figure of its own
+        peak = max(m.get(name, 0) for _, _, m in sampler.samples)
+        growth = end[name] / warm[name] - 1
+        if name == PG_SHARED:
+            target, ok = f"≤ {mb(shared_buffers)} (shared_buffers)", peak <= shared_buffers
+        else:
+            target, ok = f"≤ +{TARGET_GROWTH:.0%}", growth <= TARGET_GROWTH
+        rows.append((name, idle.get(name), warm[name], [at(s).get(name) for s in MARKS], end[name], peak, growth,
+                     target, ok))
+    return rows
+
+
+def mb(value: int | None) -> str:
+    return "-" if value is None else f"{value / MB:,.0f}"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipients", type=int, default=100_000)
+    parser.add_argument("--drop", choices=("api", "prebuilt"), default="api",
+                        help="api: POST /api/drops, every card rendered (timed); prebuilt: registry only, no art")
+    parser.add_argument("--chain", choices=("memory", "disk"), default="memory",
+                        help="where Ganache keeps the chain: in memory (its default) or in a folder (--database.dbPath)")
+    parser.add_argument("--requests", type=int, default=1, help="airdrop requests the recipients are split into")
+    parser.add_argument("--batch", type=int, default=Config().MINT_BATCH_SIZE, help="mint worker batch size")
+    parser.add_argument("--interval", type=float, default=2.0, help="seconds between memory samples")
+    parser.add_argument("--poll", type=float, default=1.0, help="seconds between job polls")
+    parser.add_argument("--timeout", type=float, default=3600, help="most seconds for the drop and for the airdrop")
+    args = parser.parse_args()
+    n = args.recipients
+    start_load = load_average()
+
+    with tempfile.TemporaryDirectory(prefix="hallmark-soak-") as tmp, \
+            Deck(Path(tmp), chain_db=Path(tmp) / "chain" if args.chain == "disk" else None,
+                 HALLMARK_MINT_BATCH_SIZE=args.batch, HALLMARK_CONFIRMATIONS=0) as deck:
+        stack = deck.stack
+        say(f"ganache at {stack.chain.url}; PostgreSQL at {deck.database_url}")
+        if args.drop == "prebuilt":
+            drop = {**stack.live_drop(n, slug="bench-soak"), "seconds": None}
+        deck.start(web_workers=WEB_WORKERS)
+        say(f"worker, indexer and gunicorn ({WEB_WORKERS} workers) at {deck.base}")
+        if args.drop == "api":
+            say(f"creating a drop of {n:,} through the API (rendering every card)")
+            drop = create_drop(deck, n, args.timeout)
+            say(f"  live after {drop['seconds']:.0f} s ({drop['seconds'] / n * 1000:.1f} ms per item)")
+        sampler = MemorySampler(deck, stack.chain.process.pid, args.interval)
+        idle = sampler.measure()
+        recipients = fresh_addresses(b"bench-soak", n)
+        say(f"airdrop: {n:,} recipients through the HTTP API in {args.requests} request(s)")
+        sampler.start()
+        ours = airdrop(deck, drop["id"], recipients, args.requests, sampler, args.poll, args.timeout)
+        say(f"  {ours['done']:,} confirmed, {ours['failed']:,} failed in {ours['seconds']:.0f} s "
+            f"({ours['done'] / ours['seconds']:,.0f} tokens/s)")
+        index_lag = deck.wait_indexed(drop["contract_address"], ours["done"], timeout=args.timeout)
+        sampler.halt.set()
+        sampler.join()
+        sampler.sample()  # the end: every token confirmed and indexed
+        say("reading the chain back")
+        read_started = time.monotonic()
+        mints = chain_mints(stack.chain.url, drop["contract_address"])
+        read_seconds = time.monotonic() - read_started
+        found = audit(deck, drop["contract_address"], ours["jobs"], recipients, mints)
+        for p in deck.procs.running:
+            if not p.alive():
+                raise RuntimeError(f"{p.kind} died:\n{p.output()[-3000:]}")
+        with deck.db.engine.connect() as conn:  # in 8 kB pages
+            shared_buffers = int(conn.scalar(text("SELECT setting FROM pg_settings WHERE name = 'shared_buffers'")))
+        memory = memory_rows(sampler, idle, n, shared_buffers * 8192)
+        samples = len(sampler.samples)
+        postgres = deck.cluster.bin.parent.name
+
+    rate = ours["done"] / ours["seconds"]
+    made = ("prebuilt through the registry, no artwork" if drop["seconds"] is None else
+            f"{drop['seconds']:,.0f} s through the API ({drop['seconds'] / n * 1000:.1f} ms per item)")
+    rows = [
+        ("drop of the same edition created", made, "-", None),
+        ("recipients posted", f"{n:,} in {args.requests} request(s), 202 after {ours['accepted']:.1f} s", "-", None),
+        ("confirmed (jobs' `done`)", f"{ours['done']:,}", f"{n:,}", ours["done"] == n),
+        ("failed (jobs' `failed`)", f"{ours['failed']:,}", "0", ours["failed"] == 0),
+        ("tokens minted on chain (Transfer from 0x0)", f"{found['tokens']:,}", f"{n:,}", found["tokens"] == n),
+        ("lost: recipients without a token on chain", f"{found['lost']:,}", "0", found["lost"] == 0),
+        ("doubled: recipients with more than one token", f"{found['doubled']:,}", "0", found["doubled"] == 0),
+        ("token ids minted twice", f"{found['ids twice']:,}", "0", found["ids twice"] == 0),
+        ("tokens to addresses not in the list", f"{found['strays']:,}", "0", found["strays"] == 0),
+        ("database: minted items whose token id and recipient match the chain",
+         f"{found['db agree']:,} of {found['db minted']:,} ({found['db items']:,} items, "
+         f"{found['db ids distinct']:,} distinct ids)", f"{n:,}", found["db agree"] == found["db minted"] == n),
+        ("index: tokens whose owner matches the chain", f"{found['index agree']:,} of {found['indexed']:,}",
+         f"{n:,}", found["index agree"] == found["indexed"] == n),
+        ("tokens/s, POST to the last confirmation", f"{rate:,.0f} ({ours['seconds']:,.1f} s, "
+         f"{ours['transactions']} transactions)", "-", None),
+        ("every token indexed, after the last confirmation", f"{index_lag:.1f} s", "-", None),
+        ("chain read back (eth_getLogs)", f"{read_seconds:.1f} s", "-", None),
+    ]
+    lines = [
+        f"Measured on {ganache_version()} (instamine, chain kept in {args.chain}) on this machine ({os.cpu_count()} CPUs), "
+        f"PostgreSQL {postgres}, every process its own: `hallmark worker`, `hallmark indexer`, `hallmark web "
+        f"--workers {WEB_WORKERS}` (gunicorn); mint batch size {args.batch}, confirmations 0. Machine load average "
+        f"(1 min) at the start and the end: {start_load:.1f} / {load_average():.1f}.",
+        "",
+        "| measurement | Hallmark (HTTP API, all processes, read from the chain) | target | within |",
+        "|---|---:|---:|:---:|",
+    ]
+    lines += [f"| {name} | {value} | {target} | {'-' if ok is None else ('yes' if ok else 'NO')} |"
+              for name, value, target, ok in rows]
+    marks = " | ".join(f"at {s:.0%}" for s in MARKS)
+    lines += [
+        "",
+        f"Memory (MB; {samples} samples every {args.interval:g} s; baseline: idle before the POST; warm-up: "
+        f"{WARMUP:.0%} of the tokens confirmed; growth: the end against warm-up):",
+        "",
+        f"| process | idle (baseline) | warm-up ({WARMUP:.0%}) | {marks} | end | max | growth | target | within |",
+        "|---|" + "---:|" * (6 + len(MARKS)) + ":---:|",
+    ]
+    for name, idle_v, warm, mids, end, peak, growth, target, ok in memory:
+        lines.append(f"| {name} | {mb(idle_v)} | {mb(warm)} | {' | '.join(mb(v) for v in mids)} | {mb(end)} | "
+                     f"{mb(peak)} | {growth:+.1%} | {target} | {'yes' if ok else 'NO'} |")
+    publish("soak", "\n".join(lines))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
