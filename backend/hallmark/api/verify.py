@@ -6,7 +6,7 @@ import re
 
 from flask import Response, current_app, request
 from flask_smorest import Blueprint, abort
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from ..inputs import UINT256_MAX, AddressError, checked_address
 from ..services import get_services
@@ -37,9 +37,25 @@ class CodeQuery(Schema):
         "description": "the item's verify URL (from its QR code) or <contract>/<token id>"})
 
 
+class WalletCursor(fields.String):
+    """A wallet page's `next`, loaded as the key of the item it names."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        key = wallets.parse_cursor(super()._deserialize(value, attr, data, **kwargs))
+        if key is None:
+            raise ValidationError("Not a cursor: pass the `next` of the previous page unchanged.")
+        return key
+
+
 class PageQuery(Schema):
     page = fields.Integer(load_default=1, validate=validate.Range(1, 100_000))
     per_page = fields.Integer(load_default=24, validate=validate.Range(1, 100))
+    after = WalletCursor(metadata={"description": (
+        "the `next` of the previous page: the items right after its last one, newest first, without skipping or "
+        "repeating any when the wallet changes between requests (`page` is then only echoed)")})
+
+
+PAGE_QUERY = PageQuery()  # one instance: a schema class would be instantiated again for every request
 
 
 class ChallengeRequest(Schema):
@@ -180,12 +196,14 @@ def ownership_verify(data):
 @public
 @errors(503)
 @answers(200, WalletPageSchema)
-@bp.arguments(PageQuery, location="query")
+@bp.arguments(PAGE_QUERY, location="query")
 @bp.response(200)
 def wallet(query, address):
-    """Every official collectible an address holds, across drops, paged, newest first."""
+    """Every official collectible an address holds, across drops, newest first: by page number, or by cursor
+    (`after` = the previous page's `next`)."""
     try:
         address = checked_address(address)
     except AddressError as exc:
         abort(422, message=str(exc), errors={"path": {"address": [str(exc)]}})
-    return wallets.holdings(get_services().db, address, query["page"], query["per_page"])
+    page = wallets.holdings(get_services().db, address, query["page"], query["per_page"], query.get("after"))
+    return _json(json.dumps(page, ensure_ascii=False, separators=(",", ":")).encode())
