@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 
 import imagehash
+import numpy as np
 from PIL import Image
 
 from .render import CARD, QR_BOX
@@ -17,7 +18,7 @@ MAX_UPLOAD_SIDE = 4096  # 16 Mpx at most, ~50 MB decoded as RGB; a card is far s
 
 
 def _bits(h: imagehash.ImageHash) -> bytes:
-    return int("".join("1" if b else "0" for b in h.hash.flatten()), 2).to_bytes(32, "big")
+    return np.packbits(h.hash.flatten()).tobytes()  # first bit the most significant, as stored since the start
 
 
 def fingerprint(card: Image.Image) -> tuple[bytes, bytes]:

@@ -36,6 +36,7 @@ ART_BOX = (12, 12, 628, 456)
 PANEL_BOX = (12, 456, 628, 628)
 QR_BOX = (464, 466, 616, 618)  # white tile in the bottom-right corner
 _TEXT_X, _TEXT_MAX_W = 30, 420
+_TEXT_AREA = (PANEL_BOX[0] + 2, PANEL_BOX[1] + 2, QR_BOX[0] - 1, PANEL_BOX[3] - 2)  # inside the frame, left of the QR
 _PANEL = (24, 22, 30)
 _IMAGE_ACCENT = (214, 178, 100)  # frame colour for uploaded artwork (no rarity)
 _IMAGE_BG = (30, 30, 38)
@@ -94,8 +95,9 @@ def _png(img: Image.Image, version: int) -> bytes:
     """Minimal RGB PNG: Pillow's adaptive row filters cost ~7 ms per card, and flat
     artwork deflates as well unfiltered. Writes no ancillary (time/dpi/text) chunks."""
     w, h = img.size
-    raw, stride = img.tobytes(), 3 * w
-    rows = b"".join(b"\0" + raw[i:i + stride] for i in range(0, len(raw), stride))
+    rows = np.zeros((h, 1 + 3 * w), np.uint8)  # each row: filter type 0, then its pixels
+    rows[:, 1:] = np.asarray(img).reshape(h, 3 * w)
+    rows = rows.tobytes()
     return b"".join((
         b"\x89PNG\r\n\x1a\n",
         _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)),  # 8-bit RGB
@@ -151,8 +153,12 @@ def _render_card(spec: ItemSpec) -> Image.Image:
 
     if spec.render_version == 1:
         _panel_text_v1(d, spec, accent)
-    else:
-        _panel_text_v2(d, spec, accent)
+    elif spec.render_version == 2:
+        for line in _lines_v2(spec, accent):
+            _draw_line(d, *line)
+    else:  # the lines every card of the drop shares are drawn once
+        card.paste(_fixed_lines(spec.drop_name, spec.issuer, spec.language, spec.contract_address), _TEXT_AREA[:2])
+        _draw_line(d, *_lines_v2(spec, accent)[2])
 
     d.rounded_rectangle(QR_BOX, radius=6, fill=(255, 255, 255))
     qr = _qr_image(spec.verify_url, QR_BOX[2] - QR_BOX[0], spec.render_version)
@@ -172,17 +178,34 @@ def _panel_text_v1(d: ImageDraw.ImageDraw, spec: ItemSpec, accent: tuple) -> Non
         d.text((_TEXT_X, y), fitted, font=font, fill=colour)
 
 
-def _panel_text_v2(d: ImageDraw.ImageDraw, spec: ItemSpec, accent: tuple) -> None:
+def _lines_v2(spec: ItemSpec, accent: tuple) -> list[tuple[int, str, int, tuple]]:
+    """(baseline y, text, size, colour) of the panel's lines: name, issuer, serial, contract."""
     labels = LABELS[spec.language]
     # y is each line's baseline: CJK and Latin glyphs then share one line whatever the font's ascender
-    for y, text, size, colour in (
+    return [
         (500, spec.drop_name, 30, (255, 255, 255)),
         (532, labels["issued_by"].format(spec.issuer), 18, (200, 200, 210)),
         (574, format_serial(spec.serial, spec.edition_size, spec.language), 28, accent),
         (608, labels["contract"].format(address_fingerprint(spec.contract_address)), 15, (150, 150, 162)),
-    ):
-        fitted, font = _fit(text, size, _TEXT_MAX_W, card_font)
-        d.text((_TEXT_X, y), fitted, font=font, fill=colour, anchor="ls")
+    ]
+
+
+def _draw_line(d: ImageDraw.ImageDraw, y: int, text: str, size: int, colour: tuple, origin=(0, 0)) -> None:
+    fitted, font = _fit(text, size, _TEXT_MAX_W, card_font)
+    d.text((_TEXT_X - origin[0], y - origin[1]), fitted, font=font, fill=colour, anchor="ls")
+
+
+@lru_cache(maxsize=8)
+def _fixed_lines(name: str, issuer: str, language: str, contract: str) -> Image.Image:
+    """The text area with the name, issuer and contract lines (render version 3): the same on every card of a drop."""
+    x0, y0, x1, y1 = _TEXT_AREA
+    strip = Image.new("RGB", (x1 - x0, y1 - y0), _PANEL)
+    d = ImageDraw.Draw(strip)
+    spec = ItemSpec(name, issuer, 1, 1, contract, "-", language=language)
+    for i, line in enumerate(_lines_v2(spec, _PANEL)):
+        if i != 2:
+            _draw_line(d, *line, origin=(x0, y0))
+    return strip
 
 
 @lru_cache(maxsize=None)
