@@ -24,7 +24,8 @@ CURSOR_MAX = 2**31 - 1  # blocks and token ids are 32-bit integer columns
 _HELD = (IndexedToken.owner == bindparam("owner"), IndexedToken.burned.is_(False))
 _KEY = (IndexedToken.acquired_block, IndexedToken.collection, IndexedToken.token_id)
 _COUNT = select(func.count()).select_from(IndexedToken).where(*_HELD)
-_PAGE = (select(*_KEY, IndexedToken.minted_at, IndexedToken.acquired_at, IndexedToken.redeemed_at,
+# the total rides along with the page as a scalar subquery: one round trip; asked alone only for an empty page
+_PAGE = (select(_COUNT.scalar_subquery(), *_KEY, IndexedToken.minted_at, IndexedToken.acquired_at, IndexedToken.redeemed_at,
                 IndexedCollection.name, IndexedCollection.max_supply, IndexedCollection.transfer_policy, Drop.slug,
                 Drop.public_base_url, Drop.holding_period)
          .join(IndexedCollection, IndexedCollection.address == IndexedToken.collection)
@@ -51,17 +52,17 @@ def holdings(db: Database, owner: str, page: int = 1, per_page: int = 24,
              after: tuple[int, str, int] | None = None) -> dict:
     """`owner` checksummed (inputs.checked_address), as the index stores it; `after`: a parsed cursor."""
     with db.engine.connect() as conn:
-        total = conn.execute(_COUNT, {"owner": owner}).scalar_one()
         if after is None:
             rows = conn.execute(_BY_NUMBER, {"owner": owner, "limit": per_page + 1,
                                              "offset": (page - 1) * per_page}).all()
         else:
             rows = conn.execute(_AFTER, {"owner": owner, "limit": per_page + 1, "block": after[0],
                                          "collection": after[1], "token_id": after[2]}).all()
+        total = rows[0][0] if rows else conn.execute(_COUNT, {"owner": owner}).scalar_one()
     more, rows = len(rows) > per_page, rows[:per_page]
     now = utcnow()
     items = []
-    for (block, collection, token_id, minted_at, acquired_at, redeemed_at, name, max_supply, policy, slug, base,
+    for (_, block, collection, token_id, minted_at, acquired_at, redeemed_at, name, max_supply, policy, slug, base,
          holding_period) in rows:
         locked = policy == 1 or (policy == 2 and holding_period is not None
                                  and now < minted_at + timedelta(seconds=holding_period))
@@ -74,4 +75,4 @@ def holdings(db: Database, owner: str, page: int = 1, per_page: int = 24,
         })
     last = rows[-1] if more else None
     return {"address": owner, "total": total, "page": page, "per_page": per_page, "items": items,
-            "next": f"{last[0]}.{last[1]}.{last[2]}" if last else None}
+            "next": f"{last[1]}.{last[2]}.{last[3]}" if last else None}
