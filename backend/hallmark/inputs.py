@@ -5,7 +5,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from eth_utils import to_checksum_address
+from cchecksum import to_checksum_address  # compiled EIP-55 (2 µs; eth_utils' 80): an airdrop checks 100,000
 
 UINT256_MAX = 2**256 - 1  # the largest ERC-721 token id
 MAX_DB_INT = 2**31 - 1  # the largest id or token id an Integer column holds (int4 on PostgreSQL)

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from contextlib import contextmanager
@@ -105,7 +106,10 @@ class Sender:
         self.recheck_after = recheck_after  # seconds before asking the node whether it still has a transaction
         self._lock = threading.RLock()
         self._chain_id: int | None = None
-        self._wake = threading.Event()
+        self._outbox: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self._outgoing: set[int] = set()  # stored transactions queued for or being sent by the broadcaster thread
+        self._outgoing_lock = threading.Lock()
+        self._broadcaster: threading.Thread | None = None
 
     @property
     def address(self) -> str:
@@ -175,6 +179,41 @@ class Sender:
             attempt = s.scalar(select(TxAttempt).where(TxAttempt.chain_tx_id == tx_id).order_by(TxAttempt.id.desc()))
             return self._send(s, attempt)
 
+    def broadcast_soon(self, tx_id: int) -> None:
+        """Hand a stored transaction to this sender's broadcaster thread, which sends in the order given. A node
+        that mines as it accepts (Ganache's instamine) answers only once the block is mined: meanwhile the caller
+        signs the next batch instead of waiting. A send that fails is left to the confirmer (`poll` re-sends a
+        stored attempt the node does not know), as after a crash between saving and sending."""
+        with self._outgoing_lock:
+            self._outgoing.add(tx_id)
+            if self._broadcaster is None or not self._broadcaster.is_alive():
+                self._broadcaster = threading.Thread(target=self._broadcast_loop, name="hallmark-broadcaster",
+                                                     daemon=True)
+                self._broadcaster.start()
+        self._outbox.put(tx_id)
+
+    def drain(self, timeout: float) -> bool:
+        """Wait until the broadcaster has sent (or given up on) everything handed to it; False after `timeout`."""
+        deadline = time.monotonic() + timeout
+        while self._outgoing:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+    def _broadcast_loop(self) -> None:
+        while True:
+            tx_id = self._outbox.get()
+            try:
+                self.broadcast(tx_id)
+            except NodeUnavailable as exc:
+                log.info("broadcast of transaction %s deferred to the confirmer: %s", tx_id, exc)
+            except Exception:
+                log.exception("broadcast of transaction %s failed; the confirmer sends it again", tx_id)
+            finally:
+                with self._outgoing_lock:
+                    self._outgoing.discard(tx_id)
+
     def _send(self, s: Session, attempt: TxAttempt) -> str:
         try:
             reply = self.w3.provider.make_request("eth_sendRawTransaction", [Web3.to_hex(attempt.raw)])
@@ -213,6 +252,10 @@ class Sender:
         head = self._rpc("eth_blockNumber", [], parse=lambda r: int(r, 16))
         settled = []
         for row in pending:
+            with self._outgoing_lock:
+                outgoing = row.id in self._outgoing
+            if outgoing:
+                continue  # the broadcaster is sending it: looked at once its send returned
             with self.db.session() as s:
                 attempts = list(s.scalars(select(TxAttempt).where(TxAttempt.chain_tx_id == row.id)
                                           .order_by(TxAttempt.id.desc())))

@@ -15,6 +15,7 @@ from .. import config
 from ..security.files import open_private, private_dir, write_private
 
 log = logging.getLogger(__name__)
+INDEXER_NICENESS = 10
 
 
 def _loop_process(make_loop, companions=()) -> None:
@@ -57,6 +58,9 @@ def indexer():
     """The chain indexer: one active, any others stand by."""
     from .indexer import IndexerLoop
 
+    # The index follows the chain: nothing waits for it (mints settle from receipts, verdicts read the chain). On a
+    # machine shared with the worker, the database and the node, it takes the CPU they leave and catches up after.
+    os.nice(INDEXER_NICENESS)
     _loop_process(lambda cfg, db: IndexerLoop(cfg, db, refuse_second=db.is_sqlite))
 
 
