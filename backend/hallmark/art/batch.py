@@ -2,12 +2,13 @@
 
 Each chunk of serials goes to a process of a pool made for the drop; results come back in serial order, so the
 caller can store them as they arrive and resume after a restart from the last stored serial. The pool's processes
-are forked from a clean forkserver that has imported the renderer once (the worker process itself has threads,
-which must not be forked), so a pool starts in a fraction of a second.
+are forked from a clean forkserver that has imported the renderer and drawn every art layer once (art.preload; the
+worker process itself has threads, which must not be forked), so a pool starts warm in a fraction of a second.
 """
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.forkserver
 import os
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
@@ -35,6 +36,19 @@ def _records(first: int, last: int) -> list[ItemRecord]:
     return [ItemRecord(serial, *_content.record(serial)) for serial in range(first, last + 1)]
 
 
+def _context():
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__, "hallmark.art.preload"])
+    return context
+
+
+def warm_up() -> None:
+    """Start the forkserver (a fresh interpreter that imports the renderer and draws its layers, a few seconds) before
+    the first drop."""
+    _context()
+    multiprocessing.forkserver.ensure_running()
+
+
 def default_processes() -> int:
     return len(os.sched_getaffinity(0))
 
@@ -50,9 +64,8 @@ class RenderPool:
     def __init__(self, content: DropContent, processes: int | None = None):
         self.content = content
         self.processes = max(1, processes or default_processes())
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([__name__])
-        self._pool = ProcessPoolExecutor(self.processes, mp_context=context, initializer=_adopt, initargs=(content,))
+        self._pool = ProcessPoolExecutor(self.processes, mp_context=_context(), initializer=_adopt,
+                                         initargs=(content,))
 
     def __enter__(self) -> "RenderPool":
         return self

@@ -326,3 +326,18 @@ def paint_fuhu(card: Image.Image, box: tuple[int, int, int, int], traits: dict[s
         offset = _ACCESSORIES[accessory][2]
         pos = (x1 - sprite.width - 24, y0) if offset is None else (tx + offset[0], ty + offset[1])
         card.paste(sprite, pos, sprite)
+
+
+def warm_caches(size: tuple[int, int]) -> None:
+    """Draw every layer the traits can pick (about 4 s): a process forked afterwards starts with all of them."""
+    for fur in set(_FUR_BY_RARITY.values()):
+        for stripes, _ in _TRAITS["Stripes"]:
+            for count, _ in _TRAITS["Stripe Count"]:
+                tiger_layer(fur, stripes, int(count))
+    for colour, _ in _TRAITS["Eyes"]:
+        eye_sprites(colour)
+    for name in _ACCESSORIES:
+        accessory_sprite(name)
+    for background, _ in _TRAITS["Background"]:
+        for pattern, _ in _TRAITS["Pattern"]:
+            backdrop(background, pattern, size)

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import func, insert, select
 
 from ..access import audit
-from ..art.batch import RenderPool
+from ..art.batch import RenderPool, warm_up
 from ..art.content import collection_salt, policy_index
 from ..chain.contracts import calldata
 from ..chain.sender import Sender
@@ -31,6 +31,7 @@ class DropBuilder:
         self._queued: set[int] = set()
         self._guard = threading.Lock()
         self._stopping = threading.Event()
+        self._pool.submit(warm_up)  # the render processes of the first drop then start at once
 
     def shutdown(self) -> None:
         self._stopping.set()
