@@ -8,7 +8,7 @@ from eth_account import Account
 from hallmark.chain.contracts import calldata
 from playwright.sync_api import expect
 
-from conftest import console_sign_in, mint, wait_for
+from conftest import console_sign_in, mint, shoot, wait_for
 
 
 def test_preview_renders_cards_and_stores_nothing(client, staff):
@@ -81,3 +81,21 @@ def test_a_retried_submission_reuses_its_idempotency_key(page, server, drop, sta
             page.click("#codes-form button[type=submit]")
         expect(page.locator("#codes-result .codes li")).to_have_count(2)
     assert keys[0] == keys[1] != keys[2], keys
+
+
+def test_a_drop_being_rendered_shows_its_progress(page, client, staff, staff_user):
+    """A big drop takes a while: its dashboard shows a moving bar, the pace and the time left, then goes live."""
+    reply = client.post("/api/drops", headers={**staff, "Idempotency-Key": "e2e-build-progress"}, json={
+        "slug": "e2e-build-progress", "name": "福虎迎春", "symbol": "FUHU", "edition_size": 2000})
+    assert reply.status_code == 202, reply.get_json()
+    drop_id = reply.get_json()["id"]
+    console_sign_in(page, staff_user("marketing"))
+    page.goto(f"/console#/drops/{drop_id}")
+    expect(page.locator("#drop-build")).to_be_visible()
+    expect(page.locator("#drop-build-status")).to_contain_text("正在渲染图案")
+    expect(page.locator("#drop-build-eta")).to_contain_text("每秒约", timeout=30_000)  # measured between two polls
+    shoot(page, "console-drop-rendering")
+    bar = page.locator("#drop-build-progress")
+    assert bar.get_attribute("max") == "2000" and 0 < float(bar.get_attribute("value")) <= 2000
+    expect(page.locator("#drop-status")).to_have_text("发行中", timeout=180_000)
+    expect(page.locator("#drop-build")).to_be_hidden()

@@ -4,6 +4,7 @@ import { api } from "../api.js";
 import { setText } from "../i18n.js";
 import { $, busy, clearErrors, el, requireFields, showErrors, sleep } from "../ui.js";
 import { sentForApproval } from "./approvals.js";
+import { showBuild } from "./build.js";
 
 const form = $("create-form");
 const PREVIEW_DELAY_MS = 400;
@@ -86,11 +87,10 @@ async function follow(drop) {
   build.hidden = false;
   $("build-error").hidden = true;
   $("build-title").focus();
-  const progress = $("build-progress");
+  const shown = { progress: $("build-progress"), status: $("build-status"), eta: $("build-eta") };
+  const pace = {};
   for (;;) {
-    progress.max = drop.edition_size;
-    progress.value = drop.status === "rendering" ? drop.rendered : drop.edition_size;
-    setText($("build-status"), `build.${drop.status}`, { rendered: drop.rendered, total: drop.edition_size });
+    showBuild(drop, shown, pace);
     if (drop.status === "live") {
       form.reset(); // the next new drop starts blank
       $("preview-grid").replaceChildren();

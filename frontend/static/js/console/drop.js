@@ -6,8 +6,10 @@ import { $, busy, copyable, el } from "../ui.js";
 import { resetAirdrop } from "./airdrop.js";
 import { resetCodes } from "./codes.js";
 import { sentForApproval } from "./approvals.js";
+import { showBuild } from "./build.js";
 
 const REFRESH_MS = 3000;
+const BUILDING_REFRESH_MS = 1000; // while its cards are rendered: a bar that moves
 const SOURCES = [
   { key: "airdrop", colour: "#1d4ed8" },
   { key: "claim", colour: "#c2410c" },
@@ -34,6 +36,11 @@ function render() {
   const status = drop.paused ? "paused" : drop.status;
   setText($("drop-status"), `status.${status}`);
   $("drop-status").className = `chip chip--${status}`;
+  $("drop-build").hidden = !building(drop);
+  if (building(drop)) {
+    showBuild(drop, { progress: $("drop-build-progress"), status: $("drop-build-status"), eta: $("drop-build-eta") },
+      current.pace);
+  }
   const toggle = $("pause-toggle");
   setText(toggle, drop.paused ? "dash.resume" : "dash.pause");
   toggle.hidden = drop.status !== "live" || !permissions.may("drops.pause");
@@ -45,6 +52,10 @@ function render() {
   $("stat-redemption").textContent = formatNumber(activity.redemption_rate,
     { style: "percent", maximumFractionDigits: 1 });
   renderChart(activity);
+}
+
+function building(drop) {
+  return drop.status === "rendering" || drop.status === "deploying";
 }
 
 function bucketLabel(iso, seconds) {
@@ -107,14 +118,15 @@ document.addEventListener("dropschanged", () => current?.drop && refresh().catch
 
 function schedule() {
   clearTimeout(timer);
-  timer = setTimeout(() => refresh().catch(() => {}).finally(() => current && schedule()), REFRESH_MS);
+  const wait = current?.drop && building(current.drop) ? BUILDING_REFRESH_MS : REFRESH_MS;
+  timer = setTimeout(() => refresh().catch(() => {}).finally(() => current && schedule()), wait);
 }
 
 export async function showDrop(id) {
   const switching = current?.id !== id;
   $("view-drop").hidden = false;
   if (switching) {
-    current = { id };
+    current = { id, pace: {} };
     chart?.destroy();
     chart = null;
     $("drop-error").hidden = true;
