@@ -8,9 +8,8 @@ from flask_smorest import Blueprint, abort
 from sqlalchemy import func, select
 
 from ..db import get_db
-from ..minting.drops import content_for
+from ..minting.drops import card_png, content_for
 from ..models import Drop, IndexedToken, MintItem
-from ..security.files import write_private
 from .drops import load_drop
 from .openapi import answers
 from .schemas import MetadataSchema
@@ -41,12 +40,7 @@ def _drop_and_serial(address: str, serial: int):
 
 
 def _card(drop: Drop, serial: int) -> bytes:
-    cache = current_app.config["DATA_DIR"] / "art" / drop.contract_address.lower() / f"{serial}.png"
-    if cache.exists():
-        return cache.read_bytes()
-    png = content_for(drop).image(serial)
-    write_private(cache, png)  # 0600 in 0700 folders, like everything under the data folder
-    return png
+    return card_png(drop, serial, current_app.config["DATA_DIR"])
 
 
 @bp.route("/art/<string:address>/<uint256:serial>.png")

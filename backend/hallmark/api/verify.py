@@ -153,7 +153,8 @@ def verify_image():
               errors={"files": {"file": ["Missing data for required field."]}})
     data = upload.read(images.MAX_BYTES + 1)
     try:
-        match = images.match_image(get_services().db, data, current_app.config["PUBLIC_BASE_URL"])
+        match = images.match_image(get_services().db, data, current_app.config["PUBLIC_BASE_URL"],
+                                   current_app.config["DATA_DIR"])
     except images.ImageRejected as exc:
         abort(exc.status, message=str(exc), errors={"files": {"file": [str(exc)]}})
     if match["match"] != "none":

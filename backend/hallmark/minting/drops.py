@@ -2,11 +2,14 @@
 by the worker (minting.builder); listed with their progress."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import func, select
 
 from ..art.commitment import ContentTree, leaf_hash
 from ..art.content import DropContent, collection_salt
 from ..art.render import RENDER_VERSION, render_preview
+from ..security.files import write_private
 from ..models import Drop, ItemHash, MintItem
 
 # the card shows a contract fingerprint: a drop not created yet has no collection, so it shows this one
@@ -26,6 +29,16 @@ def content_for(drop: Drop) -> DropContent:
         transfer_policy=drop.transfer_policy, holding_period=drop.holding_period, artwork=drop.artwork,
         base_image=drop.base_image, seed=drop.seed, language=drop.language, render_version=drop.render_version,
     )
+
+
+def card_png(drop: Drop, serial: int, data_dir: Path) -> bytes:
+    """An item's card, rendered once and kept under the data folder: served as art, compared in photo checks."""
+    cache = data_dir / "art" / drop.contract_address.lower() / f"{serial}.png"
+    if cache.exists():
+        return cache.read_bytes()
+    png = content_for(drop).image(serial)
+    write_private(cache, png)  # 0600 in 0700 folders, like everything under the data folder
+    return png
 
 
 def draft_card(data: dict, public_base_url: str, serial: int) -> bytes:

@@ -4,6 +4,7 @@ item of this bank's at all."""
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -35,7 +36,7 @@ def check_type(data: bytes) -> str:
     raise ImageRejected("only PNG, JPEG, WebP or GIF images can be checked", 415)
 
 
-def match_image(db: Database, data: bytes, public_base_url: str) -> dict:
+def match_image(db: Database, data: bytes, public_base_url: str, data_dir: Path) -> dict:
     check_type(data)
     try:  # the pixel budget, before the database and before decoding
         image = open_upload(data)
@@ -54,7 +55,7 @@ def match_image(db: Database, data: bytes, public_base_url: str) -> dict:
         picture = image.convert("RGB")
     except Exception as exc:  # a truncated or corrupt file fails while decoding, in many ways (OSError, SyntaxError...)
         raise ImageRejected(f"not a readable image ({type(exc).__name__})") from None
-    by_qr = check_photo(db, picture, public_base_url)
+    by_qr = check_photo(db, picture, public_base_url, data_dir)
     if by_qr is not None:
         return by_qr
     card, qr = fingerprint_upload(picture)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import zxingcpp
@@ -22,7 +23,7 @@ from sqlalchemy import func, select
 from ..art.render import format_serial
 from ..db import Database
 from ..inputs import UINT256_MAX, AddressError, checked_address
-from ..minting.drops import content_for
+from ..minting.drops import card_png
 from ..models import Drop
 from .phishing import foreign_host
 
@@ -127,7 +128,7 @@ def cut_out_card(picture: Image.Image, qr: QrCode, genuine: Image.Image) -> Imag
                          fillcolor=(0, 0, 0))
 
 
-def check_photo(db: Database, picture: Image.Image, public_base_url: str) -> dict | None:
+def check_photo(db: Database, picture: Image.Image, public_base_url: str, data_dir: Path) -> dict | None:
     """The answer for a picture whose QR code is an item's verify link, or None (no such QR code: the caller keeps
     the fingerprint search)."""
     qr = read_qr(picture)
@@ -146,7 +147,7 @@ def check_photo(db: Database, picture: Image.Image, public_base_url: str) -> dic
     if drop is None or not 1 <= serial <= drop.edition_size:
         answer["detail"] = "the QR code names an item that is not one of the bank's: the picture cannot be compared"
         return answer
-    genuine = Image.open(io.BytesIO(content_for(drop).image(serial))).convert("RGB")
+    genuine = Image.open(io.BytesIO(card_png(drop, serial, data_dir))).convert("RGB")
     card = cut_out_card(picture, qr, genuine)
     label = f"{drop.name} {format_serial(serial, drop.edition_size)}"
     if card is None:
