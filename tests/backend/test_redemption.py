@@ -9,8 +9,7 @@ from sqlalchemy import func, select
 from web3 import Web3
 
 from hallmark import devchain
-from hallmark.access import sessions
-from hallmark.access.models import AuditEntry, Redemption, StaffUser
+from hallmark.access.models import AuditEntry, Redemption
 from hallmark.chain import artifacts
 from hallmark.minting.custody import ENV
 from hallmark.models import ChainTx, IndexedToken
@@ -26,18 +25,11 @@ def collection(address):
 
 
 class Staff:
-    """A signed-in console user of `role`: its own test client with the session cookie and the CSRF header."""
+    """A console user of `role` signed in through POST /api/session (conftest's signed_in): its own test client and
+    the CSRF header its writes need."""
 
-    def __init__(self, app, role):
-        db = app.extensions["hallmark.db"]
-        with db.session() as s:
-            user = StaffUser(username=f"{role}-{time.time_ns()}", role=role, password_hash="-")
-            s.add(user)
-            s.flush()
-            token = sessions.create(s, user, second_factor=True, client="test", lifetime=3600)
-        self.client = app.test_client()
-        self.client.set_cookie(sessions.COOKIE, token)
-        self.headers = {"X-CSRF-Token": sessions.csrf_for(token)}
+    def __init__(self, signed_in, role):
+        self.client, self.headers = signed_in(role)
 
     def get(self, url):
         return self.client.get(url, headers=self.headers)
@@ -102,11 +94,11 @@ def redemption_txs(app):
         return s.scalar(select(func.count()).select_from(ChainTx).where(ChainTx.purpose.like("redeem:%")))
 
 
-def test_branch_redeems_once_on_chain_and_the_customer_sees_it(app, client, minted):
+def test_branch_redeems_once_on_chain_and_the_customer_sees_it(app, client, minted, signed_in):
     drop, coll = minted["drop"], minted["collection"]
     address = drop["contract_address"]
     url = f"https://bank.example/v/{address}/1"
-    branch = Staff(app, "branch")
+    branch = Staff(signed_in, "branch")
 
     item = branch.get(f"/api/items/lookup?url={url}").get_json()
     assert item["drop"]["id"] == drop["id"] and item["token_id"] == 1 and item["serial_label"] == "1/20"
@@ -150,10 +142,10 @@ def test_branch_redeems_once_on_chain_and_the_customer_sees_it(app, client, mint
     assert [r["id"] for r in listed] == [done["id"]]
 
 
-def test_a_redemption_that_slips_through_fails_with_the_contracts_reason(app, minted):
+def test_a_redemption_that_slips_through_fails_with_the_contracts_reason(app, minted, signed_in):
     """A request that got past the checks (here written straight to the table) is still decided by the chain."""
     drop = minted["drop"]
-    branch = Staff(app, "branch")
+    branch = Staff(signed_in, "branch")
     first = branch.post("/api/redemptions", {"contract": drop["contract_address"], "token_id": 2}).get_json()
     assert first["status"] == "redeemed", first
     db = app.extensions["hallmark.db"]
@@ -168,15 +160,15 @@ def test_a_redemption_that_slips_through_fails_with_the_contracts_reason(app, mi
     assert W3.eth.get_transaction_receipt(settled["tx_hash"]).status == 0
 
 
-def test_who_may_redeem_and_bad_input(app, minted):
+def test_who_may_redeem_and_bad_input(app, minted, signed_in):
     address = minted["drop"]["contract_address"]
     body = {"url": f"/v/{address}/2"}
     for role in ("marketing", "viewer", "approver"):
-        user = Staff(app, role)
+        user = Staff(signed_in, role)
         assert user.post("/api/redemptions", body).status_code == 403
         assert user.get(f"/api/items/lookup?url=/v/{address}/2").status_code == 403
     assert app.test_client().get(f"/api/items/lookup?url=/v/{address}/2").status_code == 401
-    branch = Staff(app, "branch")
+    branch = Staff(signed_in, "branch")
     for bad in ("https://bank.example/wallet/abc", f"/v/{address[:-1]}/2", f"/v/{address}/0", ""):
         reply = branch.post("/api/redemptions", {"url": bad})
         assert reply.status_code == 422 and reply.get_json()["errors"]["json"]["url"], (bad, reply.get_json())
@@ -199,9 +191,9 @@ def ledger(user, drop_id):
     return list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
 
 
-def test_ledger_csv(app, minted):
+def test_ledger_csv(app, minted, signed_in):
     drop, holder, other = minted["drop"], minted["holder"], minted["other"]
-    branch = Staff(app, "branch")
+    branch = Staff(signed_in, "branch")
     done = branch.post("/api/redemptions", {"contract": drop["contract_address"], "token_id": 1}).get_json()
     wait(lambda: indexed(app, drop["contract_address"], 1, redeemed=True), "the index")
 
@@ -220,9 +212,9 @@ def test_ledger_csv(app, minted):
         assert receipt.blockNumber == int(row["block"]) and row["time"].endswith("Z")
     assert mint1["customer_id"] == "" and transfer["customer_id"] == ""
 
-    viewer_rows = ledger(Staff(app, "viewer"), drop["id"])
+    viewer_rows = ledger(Staff(signed_in, "viewer"), drop["id"])
     assert "customer_id" not in viewer_rows[0] and len(viewer_rows) == 5
-    assert Staff(app, "viewer").get("/api/drops/999999/ledger.csv").status_code == 404
+    assert Staff(signed_in, "viewer").get("/api/drops/999999/ledger.csv").status_code == 404
     with app.extensions["hallmark.db"].session() as s:
         exports = list(s.scalars(select(AuditEntry).where(AuditEntry.action == "ledger.export")))
     assert [(e.role, e.object_id) for e in exports] == [("branch", str(drop["id"])), ("viewer", str(drop["id"]))]
