@@ -81,7 +81,7 @@ def console_sign_in(page, user) -> None:
     page.fill("#username", user.username)
     page.fill("#password", user.password)
     page.click("#signin-form button[type=submit]")
-    expect(page.locator("#app")).to_be_visible()
+    expect(page.locator("#app")).to_be_visible(timeout=15_000)  # a password hash takes a while on a busy machine
 
 
 @pytest.fixture(scope="session")

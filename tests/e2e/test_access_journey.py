@@ -12,7 +12,7 @@ from web3 import Web3
 
 from hallmark.chain import artifacts
 
-from conftest import DESKTOP, mint, open_page, wait_for
+from conftest import DESKTOP, console_sign_in, mint, open_page, wait_for
 
 STRICT = ("drop", "airdrop", "mint", "pause")
 
@@ -49,11 +49,7 @@ def sign_in_as(browser, server, user):
     ctx = browser.new_context(base_url=server.url, viewport=DESKTOP, locale="zh-CN")
     ctx.set_default_timeout(15_000)
     page = open_page(ctx)
-    page.goto("/console")
-    page.fill("#username", user.username)
-    page.fill("#password", user.password)
-    page.click("#signin-form button[type=submit]")
-    expect(page.locator("#app")).to_be_visible(timeout=15_000)  # a password hash takes a while on a busy machine
+    console_sign_in(page, user)
     return ctx, page
 
 
