@@ -9,6 +9,7 @@ import textwrap
 import time
 
 import pytest
+from eth_account import Account
 from flask import Flask
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import OperationalError
@@ -18,7 +19,7 @@ from hallmark.access.keys import create_api_key
 from hallmark.access.permissions import KEY_SCOPES
 from hallmark.config import Config
 from hallmark.db import Base, Database, check_schema
-from hallmark.models import ApiKey, Drop
+from hallmark.models import ApiKey, Drop, MintItem
 
 from conftest import CI_NETWORK, CI_PORT
 
@@ -206,6 +207,24 @@ def test_the_app_runs_on_postgres(pg_url, deployed_data, stack, monkeypatch):
         health = wait_for(lambda: client.get("/api/health"), lambda r: r.status_code == 200)
         assert health.status_code == 200, health.get_json()
         assert health.get_json()["processes"]["worker"]["alive"]
+
+        # an airdrop's rows go in through COPY on PostgreSQL: every row kept, in order, the bad one reported
+        recipients = [Account.create().address for _ in range(3)]
+        reply = client.post(f"/api/drops/{drop_id}/airdrops", json={"recipients": [recipients[0], "0xnope",
+                                                                                    *recipients[1:]]},
+                            headers={**staff, "Idempotency-Key": "pg-airdrop"})
+        assert reply.status_code == 202, reply.get_json()
+        job = wait_for(lambda: client.get(f"/api/jobs/{reply.get_json()['id']}", headers=staff).get_json(),
+                       lambda j: j["status"] == "finished")
+        assert (job["done"], job["failed"]) == (3, 1), job
+        assert [(f["row"], f["address"]) for f in job["failures"]] == [(2, "0xnope")]
+        with database.session() as s:
+            minted = s.execute(select(MintItem.row_no, MintItem.recipient, MintItem.token_id).where(
+                MintItem.drop_id == drop_id, MintItem.status == "minted").order_by(MintItem.id)).all()
+        assert [(r, a) for r, a, _ in minted] == [(1, recipients[0]), (3, recipients[1]), (4, recipients[2])]
+        coll = app.extensions["hallmark.services"].handles.collection(drop["contract_address"])
+        assert [(token, coll.functions.ownerOf(token).call()) for _, _, token in minted] == \
+            [(1, recipients[0]), (2, recipients[1]), (3, recipients[2])]
     finally:
         if "hallmark.services" in app.extensions:
             app.extensions["hallmark.services"].stop()

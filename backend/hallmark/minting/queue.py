@@ -104,20 +104,10 @@ class MintQueue:
             items = s.execute(select(MintItem.id, MintItem.recipient).where(MintItem.tx_id == done.tx_id)
                               .order_by(MintItem.id)).all()
             minted = transfers(done.receipt, self.handles.transfer_topic_hex)
-            now = utcnow()
-            rows, failed = [], []
-            for n, item in enumerate(items):
-                to, token_id = minted[n] if n < len(minted) else (None, None)
-                if to is not None and to == item.recipient.lower():
-                    rows.append({"item_id": item.id, "token_id": token_id})
-                else:  # never expected: the receipt does not show this recipient's token
-                    failed.append(item.id)
-            if rows:  # one statement, executed for every row (psycopg sends them in one round trip)
-                s.execute(MintItem.__table__.update().where(MintItem.__table__.c.id == bindparam("item_id"))
-                          .values(status="minted", token_id=bindparam("token_id"), minted_at=now), rows)
-            if failed:
-                s.execute(update(MintItem).where(MintItem.id.in_(failed)).values(
-                    status="failed", error=f"transaction {done.receipt.tx_hash} minted no token to this recipient"))
+            if _in_order(items, minted):
+                _mark_minted_in_order(s, done.tx_id, minted[0][1])
+            else:
+                _mark_each(s, items, minted, done.receipt.tx_hash)
             self._finish_jobs(s, done.tx_id)
             webhook_sources.batch_settled(s, done.tx_id, done.receipt.tx_hash)
 
@@ -143,6 +133,41 @@ def transfers(receipt, transfer_topic: str) -> list[tuple[str, int]]:
     zero = "0x" + "00" * 32
     return [("0x" + topics[2][-40:].lower(), int(topics[3], 16)) for topics in (e["topics"] for e in receipt.logs)
             if len(topics) == 4 and topics[0] == transfer_topic and topics[1] == zero]
+
+
+def _in_order(items, minted: list[tuple[str, int]]) -> bool:
+    """Whether the receipt minted consecutive token ids to exactly the items' recipients, in item order."""
+    return len(items) == len(minted) and all(
+        to == item.recipient.lower() and token_id == minted[0][1] + n
+        for n, (item, (to, token_id)) in enumerate(zip(items, minted)))
+
+
+def _mark_minted_in_order(s, tx_id: int, first_token: int) -> None:
+    """A packed batch as expected: one statement gives the items token ids from `first_token` in item order
+    (a statement per item cost PostgreSQL about 0.1 s per 1,000)."""
+    table = MintItem.__table__
+    ranked = select(table.c.id, func.row_number().over(order_by=table.c.id).label("n")).where(
+        table.c.tx_id == tx_id).subquery()
+    s.execute(table.update().where(table.c.id == ranked.c.id).values(
+        status="minted", token_id=ranked.c.n + (first_token - 1), minted_at=utcnow()))
+
+
+def _mark_each(s, items, minted: list[tuple[str, int]], tx_hash: str) -> None:
+    """Any other receipt: each item gets the token the receipt shows for it at its place, or fails."""
+    table, now = MintItem.__table__, utcnow()
+    rows, failed = [], []
+    for n, item in enumerate(items):
+        to, token_id = minted[n] if n < len(minted) else (None, None)
+        if to is not None and to == item.recipient.lower():
+            rows.append({"item_id": item.id, "token_id": token_id})
+        else:  # never expected: the receipt does not show this recipient's token
+            failed.append(item.id)
+    if rows:
+        s.execute(table.update().where(table.c.id == bindparam("item_id"))
+                  .values(status="minted", token_id=bindparam("token_id"), minted_at=now), rows)
+    if failed:
+        s.execute(update(MintItem).where(MintItem.id.in_(failed)).values(
+            status="failed", error=f"transaction {tx_hash} minted no token to this recipient"))
 
 
 def airdrop_calldata(recipients: list[str]) -> bytes:
