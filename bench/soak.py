@@ -11,8 +11,8 @@ Then:
   them) and polls the jobs until every item is confirmed, then waits for the indexer to hold every token;
 - samples the memory of every process every `--interval` seconds: RSS of the worker, the indexer, the gunicorn
   arbiter and each of its workers and the Ganache node (its chain in memory, Ganache's default, or on disk with
-  `--chain disk`, as a real node keeps it); PostgreSQL as the sum of its processes' PSS (their RSS would count the
-  shared buffers once per backend), split into private memory and the shared buffer cache. The baseline is each
+  `--chain disk`, as a real node keeps it); PostgreSQL summed over its processes (their RSS would count the
+  shared buffers once per backend), split into private memory (USS) and the shared buffer cache (PSS). The baseline is each
   process idle before the POST; warm-up ends when 10% of the tokens are confirmed; growth is the end against
   warm-up;
 - reads the chain back (`Transfer` logs from the zero address, fetched in block ranges): lost recipients (no
@@ -53,7 +53,7 @@ LOG_BLOCKS = 20  # blocks per eth_getLogs call: at most 24,000 Transfer logs per
 TRANSFER = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
 ZERO_TOPIC = "0x" + "00" * 32
 MB = 1024 * 1024
-PG_PRIVATE = "PostgreSQL, private (PSS of private mappings, all processes)"
+PG_PRIVATE = "PostgreSQL, private (USS of private mappings, all processes)"
 PG_SHARED = "PostgreSQL, shared (PSS of shared mappings: the buffer cache in use)"
 NODE_ALONE = "Ganache, the same batches sent straight to it (baseline: no backend)"
 
@@ -96,7 +96,7 @@ class AppMemory:
             out[name] = _rss(child)
         private = shared = 0
         for p in [self.postgres, *self.postgres.children(recursive=True)]:
-            mine, ours = _pss_split(p.pid)
+            mine, ours = _pg_split(p.pid)
             private, shared = private + mine, shared + ours
         out[PG_PRIVATE], out[PG_SHARED] = private, shared
         return out
@@ -109,9 +109,11 @@ def _rss(p: psutil.Process) -> int:
         return 0
 
 
-def _pss_split(pid: int) -> tuple[int, int]:
-    """A process's PSS in its private mappings and in its shared ones (for PostgreSQL: the shared buffers), from
-    /proc/<pid>/smaps. Summed over processes, each gives memory counted once however many processes share it."""
+def _pg_split(pid: int) -> tuple[int, int]:
+    """(private, shared) bytes of a PostgreSQL process from /proc/<pid>/smaps: pages of its private mappings that
+    it alone holds (USS: a page it still shares copy-on-write with the postmaster is the postmaster's, so a backend
+    starting or ending moves nothing), and its PSS in shared mappings (the shared buffers: summed over processes,
+    each page counted once however many map it)."""
     private = shared = 0
     in_shared = False
     try:
@@ -122,9 +124,10 @@ def _pss_split(pid: int) -> tuple[int, int]:
         head = line.split(maxsplit=2)
         if len(head) > 1 and "-" in head[0] and len(head[1]) == 4:  # a mapping: address range, then perms (rw-s)
             in_shared = head[1][3] == "s"
-        elif head and head[0] == "Pss:":
-            kb = int(head[1]) * 1024
-            private, shared = (private, shared + kb) if in_shared else (private + kb, shared)
+        elif head and in_shared and head[0] == "Pss:":
+            shared += int(head[1]) * 1024
+        elif head and not in_shared and head[0] in ("Private_Clean:", "Private_Dirty:"):
+            private += int(head[1]) * 1024
     return private, shared
 
 
@@ -376,9 +379,9 @@ def main():
                      f"{mb(peak)} | {growth:+.1%} | {target} | {'yes' if ok else 'NO'} |")
     lines += [
         "",
-        "RSS of each process (its children with it for the worker, the indexer and Ganache); PostgreSQL as the sum "
-        "of its processes' PSS, its shared mappings (the buffer cache filling with the new rows up to its fixed "
-        "size) apart from the rest. Baseline row: after the Hallmark airdrop, the same number and size of "
+        "RSS of each process (its children with it for the worker, the indexer and Ganache); PostgreSQL summed over "
+        "its processes: the memory each alone holds (USS) apart from its shared mappings (PSS: the buffer cache "
+        "filling with the new rows up to its fixed size). Baseline row: after the Hallmark airdrop, the same number and size of "
         f"`airdrop(address[])` transactions signed by a separate key and sent straight to a fresh collection on the "
         f"same Ganache, at most {MAX_IN_FLIGHT} unconfirmed at a time, the node's memory sampled as it went: what "
         "the node itself does with that many more tokens, with no backend.",
