@@ -122,7 +122,8 @@ def main():
         target = TARGETS.get(items)
         lines.append(
             f"| {items:,} items | {made['seconds']:.1f} s ({items / made['seconds']:,.0f} cards/s) "
-            f"| {per_card * items:,.0f} s ({per_card * 1000:.1f} ms a card) | {per_card * items / made['seconds']:.1f}x "
+            f"| {per_card * items:,.0f} s ({per_card * 1000:.1f} ms a card) "
+            f"| {per_card * items / made['seconds']:.1f}x "
             f"| {f'<= {target:.0f} s' if target else '-'} "
             f"| {('YES' if made['seconds'] <= target else 'NO') if target else '-'} "
             f"| {'root and sample OK' if made['ok'] else 'MISMATCH'} |")

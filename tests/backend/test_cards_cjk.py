@@ -104,12 +104,14 @@ def test_reference_renders_are_pinned():
     # Noto Sans CJK SC 2.004 (noto-cjk-sans-otc 0.0.1) drawn by Pillow 13.0.0's bundled FreeType 2.14.3 with the
     # BASIC layout: these bytes are what any machine with the pinned dependencies renders, and what is committed.
     # Version 3 adds zxing-cpp 3.1.1's QR encoder and ISA-L 1.9.1's deflate (isal 1.9.1).
-    assert sha(render_item(spec(render_version=2))) == "b2e55fcc86f80a03d9d8055732ec81d13751c9535773dd96cad2421c36a35283"
+    assert sha(render_item(spec(render_version=2))) == (
+        "b2e55fcc86f80a03d9d8055732ec81d13751c9535773dd96cad2421c36a35283")
     assert sha(render_item(spec(drop_name="福虎 Fuhu 2022", issuer="示例银行 Demo Bank", render_version=2))) == (
         "0faf2ababf18aaf26a2309b67322acd6f7d9bf4e8f7f84ff32cc217061a5ca8c")
     assert sha(render_item(spec(language="en", render_version=2))) == (
         "22430f2206bc64c476baa8fe0f6421807ee344bca0cc12d8c8de142c575be5d9")
-    assert sha(render_item(spec(render_version=3))) == "1f3273bc782570a56aa55e68eb8e4c5c7b87ca74800455f7fffe5415f25da451"
+    assert sha(render_item(spec(render_version=3))) == (
+        "1f3273bc782570a56aa55e68eb8e4c5c7b87ca74800455f7fffe5415f25da451")
     assert sha(render_item(spec(language="en", render_version=3))) == (
         "38b4625f00f929ab3c06bc36e76833ce8c5d8eb85d92e590638d404a4520d4d5")
 

@@ -31,8 +31,8 @@ def test_worker_killed_mid_render_resumes_to_the_same_commitment(deck_factory):
     deck = deck_factory(HALLMARK_RENDER_PROCESSES=2)
     first = deck.procs.spawn("worker")
     deck.web(workers=1)
-    reply = deck.post("/api/drops", "render-kill", json={"slug": "render-kill", "name": "福虎迎春", "symbol": "FUHU",
-                                                          "edition_size": EDITION, "issuer_name": "示例银行"})
+    body = {"slug": "render-kill", "name": "福虎迎春", "symbol": "FUHU", "edition_size": EDITION, "issuer_name": "示例银行"}
+    reply = deck.post("/api/drops", "render-kill", json=body)
     assert reply.status_code == 202, reply.text
     drop_id = reply.json()["id"]
     wait_drop(deck, drop_id, lambda d: d["rendered"] >= 60)

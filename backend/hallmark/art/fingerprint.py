@@ -56,7 +56,3 @@ def fingerprint_upload(data: bytes | Image.Image) -> tuple[bytes, bytes]:
     except Exception as exc:  # a truncated or corrupt file fails while decoding, in many ways (OSError, SyntaxError...)
         raise ValueError(f"not a readable image ({type(exc).__name__})") from None
     return fingerprint(img)
-
-
-def distance(a: bytes, b: bytes) -> int:
-    return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).bit_count()

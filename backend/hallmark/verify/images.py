@@ -8,15 +8,17 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from ..art.fingerprint import TooManyPixels, distance, fingerprint_upload, open_upload
+from ..art.fingerprint import TooManyPixels, fingerprint_upload, open_upload
 from ..db import Database
 from ..models import Drop, ItemHash
+from .fingerprints import FingerprintIndex
 from .photo import check_photo
 
 ALLOWED_TYPES = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg", b"RIFF": "image/webp", b"GIF8": "image/gif"}
 MAX_BYTES = 8 * 1024 * 1024
 NEAR_CARD_BITS = 48  # of 256: a re-encoded or resized card measures under 10, another item of the drop 36+
 AMBIGUOUS_MARGIN = 8
+_FINGERPRINTS = FingerprintIndex()  # this process's copy of every card's fingerprints
 
 
 class ImageRejected(ValueError):
@@ -59,14 +61,7 @@ def match_image(db: Database, data: bytes, public_base_url: str, data_dir: Path)
     if by_qr is not None:
         return by_qr
     card, qr = fingerprint_upload(picture)
-    scored = []
-    with db.session() as s:
-        for address, serial, fp_card, fp_qr in s.execute(
-                select(Drop.contract_address, ItemHash.serial, ItemHash.phash_card, ItemHash.phash_qr)
-                .join(Drop, Drop.id == ItemHash.drop_id)):
-            card_bits = distance(card, fp_card)
-            if card_bits <= NEAR_CARD_BITS:
-                scored.append((card_bits + distance(qr, fp_qr), card_bits, address, serial))
+    scored = _FINGERPRINTS.nearest(db, card, qr, NEAR_CARD_BITS)
     if not scored:
         return {"match": "none", "detail": "this picture does not look like any of the bank's collectibles"}
     scored.sort()
