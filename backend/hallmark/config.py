@@ -29,7 +29,9 @@ class Config:
         self.CONFIRMATIONS = int(env("HALLMARK_CONFIRMATIONS", "0"))
         # recipients per airdrop transaction: one packed batch, whose data contract holds at most
         # HallmarkCollection.MAX_PACKED_BATCH (1,200) addresses under EIP-170's 24 KB code cap
-        self.MINT_BATCH_SIZE = int(env("HALLMARK_MINT_BATCH_SIZE", "500"))
+        # the largest packed airdrop by default: fewest transactions, least gas a token, and Ganache's best rate
+        # (bench: 500 -> 1,190 tokens/s, 1,000 -> 1,411, 1,200 -> 1,467 sent straight to the node)
+        self.MINT_BATCH_SIZE = int(env("HALLMARK_MINT_BATCH_SIZE", str(MAX_PACKED_BATCH)))
         if not 1 <= self.MINT_BATCH_SIZE <= MAX_PACKED_BATCH:
             raise ValueError(f"HALLMARK_MINT_BATCH_SIZE must be 1..{MAX_PACKED_BATCH} (one packed airdrop)")
         # processes that render a drop's cards (hallmark.art.batch); 0: one a core

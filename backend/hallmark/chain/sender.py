@@ -4,6 +4,7 @@
   database refuses a second transaction with the same (chain, signer, nonce) even if two ever tried.
 - Every attempt is signed and saved before it is broadcast; a transaction's items are marked in the same database
   transaction that saves it, so a crash at any point leaves either nothing or a stored transaction to finish.
+  Mint batches are broadcast by a thread (`broadcast_soon`), in signing order, while the next one is signed.
 - The chain decides a transaction's fate, never a failed RPC call. `poll` (the confirmer) settles a transaction
   when one of its attempts has a receipt with enough confirmations; re-sends the same bytes when the node has
   forgotten it while its nonce is still free; replaces it with the same nonce at a higher fee when it waits too

@@ -20,6 +20,7 @@ from sqlalchemy import bindparam, func, select, update
 
 from ..access import audit
 from ..chain.sender import Sender, Settled
+from ..config import MAX_PACKED_BATCH
 from ..db import Database
 from ..models import AirdropJob, Drop, MintItem, utcnow
 from ..webhooks import sources as webhook_sources
@@ -33,8 +34,8 @@ AIRDROP_SELECTOR = keccak(text="airdrop(address[])")[:4]
 
 
 class MintQueue:
-    def __init__(self, db: Database, sender: Sender, handles, batch_size: int = 500, claim_window: float = 1.0,
-                 max_in_flight: int = 4):
+    def __init__(self, db: Database, sender: Sender, handles, batch_size: int = MAX_PACKED_BATCH,
+                 claim_window: float = 1.0, max_in_flight: int = 4):
         self.db, self.sender, self.handles = db, sender, handles
         self.batch_size, self.claim_window, self.max_in_flight = batch_size, claim_window, max_in_flight
 
