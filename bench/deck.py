@@ -26,7 +26,7 @@ from hallmark.access.keys import create_api_key
 from hallmark.access.permissions import KEY_SCOPES
 from hallmark.chain import artifacts
 from hallmark.db import Database
-from hallmark.minting.queue import BASE_GAS, GAS_PER_ITEM  # the worker's gas limit for a batch
+from hallmark.minting.gas import batch_limit  # the worker's gas limit for a batch
 from hallmark.models import IndexedToken
 from hallmark.processes import Processes
 from hallmark.testing import LocalStack, free_port
@@ -234,7 +234,7 @@ class Direct:
         return raws
 
     def airdrops(self, coll, batches: list[list[str]]) -> list[bytes]:
-        return self.sign([(coll.functions.airdrop(b), BASE_GAS + GAS_PER_ITEM * len(b)) for b in batches])
+        return self.sign([(coll.functions.airdrop(b), batch_limit(len(b))) for b in batches])
 
     def mints(self, coll, recipients: list[str]) -> list[bytes]:
         return self.sign([(coll.functions.mint(to), 200_000) for to in recipients])

@@ -21,7 +21,7 @@ from sqlalchemy import and_, or_, select, update
 from ..db import get_db
 from ..minting import jobs
 from ..minting.drops import DropError
-from ..minting.queue import BASE_GAS, GAS_PER_ITEM
+from ..minting.gas import airdrop_gas
 from ..models import Drop, iso_utc, utcnow
 from ..services import get_services
 from . import audit
@@ -31,10 +31,6 @@ from .permissions import Principal
 GROUPS = {"drop": "drop", "airdrop": "airdrop", "mint": "mint", "pause": "pause", "resume": "pause"}
 # an approve that died half-way (a crashed process) may be taken over after this long; the ref makes it safe
 APPROVING_LEASE = timedelta(seconds=120)
-# gas the checker is shown (README "### Gas", bench/gas.py): a packed batch measured at most 7,555 per recipient
-# (soulbound, 1,000 recipients) and a lone mint 78,721, which bounds what a transaction costs besides its
-# recipients; batches hold MINT_BATCH_SIZE recipients
-GAS_PER_RECIPIENT, GAS_PER_TRANSACTION = 7_600, 80_000
 MAX_LISTED_ROWS = 1000  # invalid rows shown in a summary (the count is always whole)
 DROP_SETTINGS = ("slug", "name", "symbol", "description", "issuer_name", "edition_size", "transfer_policy",
                  "holding_period", "royalty_bps", "artwork", "seed", "claim_start", "claim_end", "per_wallet_limit")
@@ -206,10 +202,7 @@ def airdrop_summary(drop: Drop, room: int, good: list, bad: list, digest: str, b
     return {"drop": drop_brief(drop), "recipients": len(good), "invalid": len(bad),
             "invalid_rows": bad[:MAX_LISTED_ROWS], "duplicates": sum(n - 1 for n in counts.values() if n > 1),
             "sha256": digest, "room_left": room, "room_after": room - len(good),
-            "gas": {"per_recipient": GAS_PER_RECIPIENT, "per_transaction": GAS_PER_TRANSACTION,
-                    "transactions": transactions,
-                    "estimate": GAS_PER_RECIPIENT * len(good) + GAS_PER_TRANSACTION * transactions,
-                    "limit": BASE_GAS * transactions + GAS_PER_ITEM * len(good)}}
+            "gas": airdrop_gas(len(good), transactions)}  # batches hold MINT_BATCH_SIZE recipients
 
 
 def recipients_digest(csv_bytes: bytes | None, recipients: list | None) -> str:

@@ -24,11 +24,9 @@ from ..config import MAX_PACKED_BATCH
 from ..db import Database
 from ..models import AirdropJob, Drop, MintItem, utcnow
 from ..webhooks import sources as webhook_sources
+from .gas import batch_limit
 
 log = logging.getLogger(__name__)
-# the gas limit of a batch: a lone mint measured 78,721 and a packed recipient at most 7,555 (soulbound; bench/gas.py),
-# so 12,000 a recipient leaves room while a batch of 1,200 (the packed maximum) stays far below a 30M block
-BASE_GAS, GAS_PER_ITEM = 150_000, 12_000
 PURPOSE = "mint:"
 AIRDROP_SELECTOR = keccak(text="airdrop(address[])")[:4]
 
@@ -84,7 +82,7 @@ class MintQueue:
                     continue
                 row = self.sender.sign(s, f"{PURPOSE}{drop_id}:{uuid.uuid4().hex}", drop.contract_address,
                                        airdrop_calldata([i.recipient for i in items]),
-                                       BASE_GAS + GAS_PER_ITEM * len(items))
+                                       batch_limit(len(items)))
                 s.execute(update(MintItem).where(MintItem.id.in_([i.id for i in items]))
                           .values(status="sending", tx_id=row.id, error=None))
                 return row.id
