@@ -31,7 +31,8 @@ from pathlib import Path
 import requests
 from web3 import Web3
 
-from deck import MAX_IN_FLIGHT, CpuMeter, Deck, Direct, chunks, fmt_cpu, ganache_version, load_average
+from deck import (MAX_IN_FLIGHT, CpuMeter, Deck, Direct, chunks, fmt_cpu, ganache_version, load_average,
+                  results_table)
 from hallmark.chain import artifacts
 from hallmark.config import ROOT, Config
 from hallmark.testing import fresh_addresses, say
@@ -237,12 +238,9 @@ def main():
         f"`hallmark web --workers {WEB_WORKERS}` (gunicorn); mint batch size {batch}, confirmations 0. Machine load "
         f"average (1 min) at the start and the end: {start_load:.1f} / {load_average():.1f}.",
         "",
-        "| measurement | Hallmark (HTTP API, all processes) | node's own rate (same batches, straight to Ganache) "
-        "| target | within |",
-        "|---|---:|---:|---:|:---:|",
+        *results_table("Hallmark (HTTP API, all processes)",
+                       "node's own rate (same batches, straight to Ganache)", rows),
     ]
-    for name, ours_v, base_v, target, ok in rows:
-        lines.append(f"| {name} | {ours_v} | {base_v} | {target} | {'-' if ok is None else ('yes' if ok else 'NO')} |")
     lines += [
         "",
         f"Node's own rate: the same number and size of `airdrop(address[])` transactions, signed beforehand by a "

@@ -29,7 +29,7 @@ from pathlib import Path
 import requests
 from sqlalchemy import func, select
 
-from deck import CpuMeter, Deck, Direct, client_address, fmt_cpu, ganache_version, load_average
+from deck import CpuMeter, Deck, Direct, client_address, fmt_cpu, ganache_version, load_average, results_table
 from hallmark.config import ROOT, Config
 from hallmark.models import ChainTx, Claim, MintItem
 from hallmark.testing import fresh_addresses, say
@@ -190,12 +190,8 @@ def main():
         f"(gunicorn, 4 threads each); claim window {window:g} s; {args.threads} client threads on the same machine. "
         f"Machine load average (1 min) at the start and the end: {start_load:.1f} / {load_average():.1f}.",
         "",
-        "| measurement | Hallmark | baseline: one `mint` transaction per claim, straight to Ganache | target "
-        "| within |",
-        "|---|---:|---:|---:|:---:|",
+        *results_table("Hallmark", "baseline: one `mint` transaction per claim, straight to Ganache", rows),
     ]
-    for name, ours, baseline, target, ok in rows:
-        lines.append(f"| {name} | {ours} | {baseline} | {target} | {'-' if ok is None else 'yes' if ok else 'NO'} |")
     lines += [
         "",
         f"Baseline: {n:,} single `mint(to)` transactions to distinct fresh wallets, signed beforehand by a separate "

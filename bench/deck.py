@@ -92,6 +92,14 @@ def fmt_cpu(cpu: dict, seconds: float) -> str:
     return ", ".join(parts) + f" (of {seconds:.1f} s wall, {os.cpu_count()} cores)" if parts else "n/a"
 
 
+def results_table(ours: str, baseline: str, rows) -> list[str]:
+    """Markdown lines of (measurement, ours, baseline, target, within) rows; within None prints '-'."""
+    lines = [f"| measurement | {ours} | {baseline} | target | within |", "|---|---:|---:|---:|:---:|"]
+    for name, mine, theirs, target, ok in rows:
+        lines.append(f"| {name} | {mine} | {theirs} | {target} | {'-' if ok is None else 'yes' if ok else 'NO'} |")
+    return lines
+
+
 def client_address(n: int) -> str:
     """The n-th of 2^24 client addresses, for X-Forwarded-For."""
     return f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"
