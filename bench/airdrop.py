@@ -31,10 +31,10 @@ from pathlib import Path
 import requests
 from web3 import Web3
 
-from deck import (MAX_IN_FLIGHT, CpuMeter, Deck, Direct, chunks, fmt_cpu, ganache_version, load_average,
+from deck import (MAX_IN_FLIGHT, CpuMeter, Deck, Direct, chunks, fmt_cpu, ganache_version, load_average, publish,
                   results_table)
 from hallmark.chain import artifacts
-from hallmark.config import ROOT, Config
+from hallmark.config import Config
 from hallmark.testing import fresh_addresses, say
 
 TARGET_SHARE, TARGET_SPEEDUP = 0.90, 10
@@ -255,11 +255,7 @@ def main():
             f"Naive loops, for context: brownie `collection.mint(to, {{'from': account}})` per token, each awaited "
             f"(brownie 1.22, local signing, gas price auto); web3.py build (gas estimate, fee lookup), sign, send, "
             f"wait for the receipt; {brownie['n']} tokens each, on the same chain with the processes idle.")
-    out = "\n".join(lines)
-    print(out)
-    results = ROOT / "bench" / "results"
-    results.mkdir(exist_ok=True)
-    (results / "airdrop.md").write_text(out + "\n")
+    publish("airdrop", "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -29,8 +29,9 @@ from pathlib import Path
 import requests
 from sqlalchemy import func, select
 
-from deck import CpuMeter, Deck, Direct, client_address, fmt_cpu, ganache_version, load_average, results_table
-from hallmark.config import ROOT, Config
+from deck import (CpuMeter, Deck, Direct, client_address, fmt_cpu, ganache_version, load_average, publish,
+                  results_table)
+from hallmark.config import Config
 from hallmark.models import ChainTx, Claim, MintItem
 from hallmark.testing import fresh_addresses, say
 
@@ -202,11 +203,7 @@ def main():
     ]
     if result["bad"]:
         lines.append(f"First refusals: {result['bad'][:3]}")
-    out = "\n".join(lines)
-    print(out)
-    results = ROOT / "bench" / "results"
-    results.mkdir(exist_ok=True)
-    (results / "claims.md").write_text(out + "\n")
+    publish("claims", "\n".join(lines))
 
 
 if __name__ == "__main__":

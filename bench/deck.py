@@ -285,4 +285,4 @@ def publish(name: str, table: str) -> None:
 
 
 __all__ = ["CpuMeter", "Deck", "Direct", "chunks", "client_address", "fmt_cpu", "ganache_version", "load_average",
-           "publish", "tree_cpu"]
+           "publish", "results_table", "tree_cpu"]

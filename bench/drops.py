@@ -26,7 +26,7 @@ from pathlib import Path
 from sqlalchemy import select
 from web3 import Web3
 
-from deck import CpuMeter, Deck, fmt_cpu, load_average
+from deck import CpuMeter, Deck, fmt_cpu, load_average, publish
 from hallmark.art.render import RENDER_VERSION
 from hallmark.chain import artifacts
 from hallmark.minting.drops import content_for
@@ -133,10 +133,7 @@ def main():
     lines.append(f"Baseline timed over the first {args.baseline:,} serials of each drop (fewer for smaller drops) and "
                  f"scaled to the edition; it leaves out storing and deploying. Render processes: one a core. "
                  f"Load average {start_load:.2f} before, {end_load:.2f} after.")
-    table = "\n".join(lines)
-    print(table)
-    out = Path(__file__).resolve().parent / "results" / "drops.md"
-    out.write_text(table + "\n")
+    publish("drops", "\n".join(lines))
 
 
 if __name__ == "__main__":
