@@ -80,7 +80,7 @@ def run_until(worker, app, job_id, staff):
     raise AssertionError(job)
 
 
-@pytest.mark.parametrize("crash_point", ["before_broadcast", "before_receipt"])
+@pytest.mark.parametrize("crash_point", ["before_broadcast", "before_receipt", "before_settle"])
 def test_job_resumes_after_restart_without_minting_twice(app_for, data, crash_point):
     recipients = [Account.create().address for _ in range(40)]
     first = app_for(data, CI_PORT, MINT_BATCH_SIZE=10)
@@ -97,12 +97,19 @@ def test_job_resumes_after_restart_without_minting_twice(app_for, data, crash_po
         sender.broadcast_soon = lambda tx_id: None  # the process dies before its broadcaster thread sends it
         assert len(queue.fill()) == 1
         del sender.broadcast_soon
-    else:
+    elif crash_point == "before_receipt":
         assert len(queue.fill()) == 1
         assert sender.drain(60)
         sender.poll = lambda: (_ for _ in ()).throw(Crash())
         with pytest.raises(Crash):
             worker.step()
+    else:  # the sender records the batch as mined; the process dies before the queue settles its items
+        assert len(queue.fill()) == 1
+        assert sender.drain(60)
+        assert [done.receipt.status for done in sender.poll()] == [1]
+        with first.extensions["hallmark.db"].session() as s:
+            assert s.scalar(select(ChainTx.status).where(ChainTx.purpose.like("mint:%")).order_by(
+                ChainTx.id.desc())) == "mined"
     with first.extensions["hallmark.db"].session() as s:
         assert s.scalar(select(func.count()).select_from(MintItem).where(MintItem.status == "sending")) == 10
         assert s.scalar(select(func.count()).select_from(ChainTx).where(ChainTx.purpose.like("mint:%"))) == 2

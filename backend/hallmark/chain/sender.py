@@ -257,17 +257,22 @@ class Sender:
                 outgoing = row.id in self._outgoing
             if outgoing:
                 continue  # the broadcaster is sending it: looked at once its send returned
-            with self.db.session() as s:
-                attempts = list(s.scalars(select(TxAttempt).where(TxAttempt.chain_tx_id == row.id)
-                                          .order_by(TxAttempt.id.desc())))
-                outcome = self._check(s, row, attempts, used, head)
-                if outcome is not None:
-                    settled.append(outcome)
+            try:
+                with self.db.session() as s:
+                    attempts = list(s.scalars(select(TxAttempt).where(TxAttempt.chain_tx_id == row.id)
+                                              .order_by(TxAttempt.id.desc())))
+                    outcome = self._check(s, row, attempts, used, head)
+            except NodeUnavailable:
+                if settled:  # already recorded as decided: the caller must hear of them; the outage shows next poll
+                    return settled
+                raise
+            if outcome is not None:
+                settled.append(outcome)
         return settled
 
     def _check(self, s: Session, row: ChainTx, attempts: list[TxAttempt], used: int, head: int) -> Settled | None:
         for attempt in attempts:
-            receipt = self._receipt(attempt.tx_hash)
+            receipt = self.receipt(attempt.tx_hash)
             if receipt is not None:
                 if head - receipt.block_number < self.confirmations:
                     return None  # mined, not yet final: a reorg could still undo it
@@ -329,7 +334,8 @@ class Sender:
 
     # ------------------------------------------------------------------ node access
 
-    def _receipt(self, tx_hash: str) -> Receipt | None:
+    def receipt(self, tx_hash: str) -> Receipt | None:
+        """The receipt the node has for `tx_hash`, or None; NodeUnavailable when it does not answer."""
         result = self._rpc("eth_getTransactionReceipt", [tx_hash])
         return Receipt.from_json(result) if result else None
 

@@ -22,7 +22,7 @@ from ..access import audit
 from ..chain.sender import Sender, Settled
 from ..config import MAX_PACKED_BATCH
 from ..db import Database
-from ..models import AirdropJob, Drop, MintItem, utcnow
+from ..models import AirdropJob, ChainTx, Drop, MintItem, utcnow
 from ..webhooks import sources as webhook_sources
 from .gas import batch_limit
 
@@ -109,6 +109,23 @@ class MintQueue:
                 _mark_each(s, items, minted, done.receipt.tx_hash)
             self._finish_jobs(s, done.tx_id)
             webhook_sources.batch_settled(s, done.tx_id, done.receipt.tx_hash)
+
+    def recover(self) -> bool:
+        """Settle batches the sender has decided whose items still wait in `sending`: the sender records a decision
+        before this queue hears of it, so a crash in between leaves them here. True when there were any."""
+        with self.db.session() as s:
+            orphans = s.execute(select(ChainTx.id, ChainTx.purpose, ChainTx.tx_hash, ChainTx.status).where(
+                ChainTx.status != "pending",
+                ChainTx.id.in_(select(MintItem.tx_id).where(MintItem.status == "sending")))).all()
+        for tx_id, purpose, tx_hash, status in orphans:
+            receipt = None  # replaced: its nonce went to another transaction
+            if status != "replaced":
+                receipt = self.sender.receipt(tx_hash)
+                if receipt is None:
+                    continue  # recorded as mined, yet the node has no receipt now: decide nothing
+            log.warning("settling batch %s (%s), recorded as %s but not settled before", tx_id, purpose, status)
+            self.settle(Settled(tx_id, purpose, receipt))
+        return bool(orphans)
 
     @staticmethod
     def _finish_jobs(s, tx_id: int) -> None:

@@ -85,6 +85,7 @@ class Worker(LeasedLoop):
                 self.redeemer.settle(done)
             elif ":pause-state:" in done.purpose and (done.receipt is None or done.receipt.status != 1):
                 self._pause_failed(done)
+        progressed |= queue.recover()
         progressed |= bool(queue.fill())
         progressed |= builder.sync_pauses()
         progressed |= self.redeemer.sync()
