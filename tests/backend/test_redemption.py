@@ -1,6 +1,7 @@
 """Perk redemption by branch staff and the drop ledger export, through the HTTP API against the real chain."""
 import csv
 import io
+import json
 import time
 
 import pytest
@@ -10,12 +11,15 @@ from web3 import Web3
 
 from hallmark import devchain
 from hallmark.access.models import AuditEntry, Redemption
-from hallmark.chain import artifacts
+from hallmark.chain import artifacts, deployment
+from hallmark.chain.contracts import ChainHandles, connect
+from hallmark.chain.sender import NodeUnavailable, Sender
 from hallmark.minting.custody import ENV
+from hallmark.minting.redemptions import Redeemer
 from hallmark.models import ChainTx, IndexedToken
 from hallmark.security import assertions
 
-from conftest import CI_PORT
+from conftest import CI_PORT, free_port
 
 W3 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{CI_PORT}"))
 
@@ -158,6 +162,48 @@ def test_a_redemption_that_slips_through_fails_with_the_contracts_reason(app, mi
                    not in ("queued", "sending") and r, "the second redemption to settle")
     assert settled["status"] == "failed" and settled["error"] == "AlreadyRedeemed", settled
     assert W3.eth.get_transaction_receipt(settled["tx_hash"]).status == 0
+
+
+def test_an_orphaned_redemption_is_settled_only_from_a_receipt(app, minted, signed_in):
+    """A redemption whose transaction the sender recorded as mined but which was not settled (a crash between the
+    two) is settled by the worker's sweep from the node's receipt: a node that does not answer, or answers without
+    that receipt (here a fresh chain), decides nothing; the node that mined it settles it."""
+    branch = Staff(signed_in, "branch")
+    done = branch.post("/api/redemptions", {"contract": minted["drop"]["contract_address"], "token_id": 2}).get_json()
+    assert done["status"] == "redeemed", done
+    services = app.extensions["hallmark.services"]
+    account = services.loops[0].account
+    services.stop()  # this test's sweeps are the only ones
+    db = app.extensions["hallmark.db"]
+    with db.session() as s:
+        row = s.get(Redemption, done["id"])
+        row.status, row.redeemed_at = "sending", None
+    record = deployment.load(app.config["DEPLOYMENT_FILE"])
+
+    def sweep(url):
+        w3 = connect(url)
+        return Redeemer(db, Sender(w3, account, db), ChainHandles(w3, record)).sync()
+
+    def status():
+        with db.session() as s:
+            return s.get(Redemption, done["id"]).status
+
+    with pytest.raises(NodeUnavailable):
+        sweep(f"http://127.0.0.1:{free_port()}")
+    assert status() == "sending"
+    fresh = devchain.start(free_port())
+    try:
+        assert sweep(fresh.url) is False
+    finally:
+        fresh.stop()
+    assert status() == "sending"
+    assert sweep(f"http://127.0.0.1:{CI_PORT}") is True
+    assert branch.get(f"/api/redemptions/{done['id']}").get_json()["status"] == "redeemed"
+    with db.session() as s:
+        settled = list(s.scalars(select(AuditEntry).where(AuditEntry.action == "perk.redeem.settled",
+                                                          AuditEntry.object_id == str(done["id"]))
+                                  .order_by(AuditEntry.id)))
+    assert [json.loads(e.after)["status"] for e in settled] == ["redeemed", "redeemed"]
 
 
 def test_who_may_redeem_and_bad_input(app, minted, signed_in):

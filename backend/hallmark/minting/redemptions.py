@@ -141,16 +141,22 @@ class Redeemer:
         self.db, self.sender, self.handles = db, sender, handles
 
     def sync(self) -> bool:
-        """Sign and send every queued redemption; True when something was sent or settled."""
+        """Sign and send every queued redemption; True when something was sent or settled. NodeUnavailable
+        (deciding nothing) when the node does not answer."""
         with self.db.session() as s:
             # settled while no worker was there to read the receipt (a crash between the confirmer and `settle`)
             orphans = list(s.execute(select(ChainTx.id, ChainTx.purpose, ChainTx.tx_hash, ChainTx.status)
                                      .join(Redemption, Redemption.tx_id == ChainTx.id)
                                      .where(Redemption.status == "sending", ChainTx.status != "pending")))
+        settled = False
         for tx_id, purpose, tx_hash, tx_status in orphans:
-            raw = None if tx_status == "replaced" else self.handles.w3.provider.make_request(
-                "eth_getTransactionReceipt", [tx_hash]).get("result")
-            self.settle(Settled(tx_id, purpose, Receipt.from_json(raw) if raw else None))
+            receipt = None  # replaced: its nonce went to another transaction
+            if tx_status != "replaced":
+                receipt = self.sender.receipt(tx_hash)
+                if receipt is None:
+                    continue  # recorded as mined, yet the node has no receipt now: decide nothing
+            self.settle(Settled(tx_id, purpose, receipt))
+            settled = True
         with self.db.session() as s:
             queued = list(s.execute(select(Redemption.id, Redemption.token_id, Drop.contract_address)
                                     .join(Drop, Drop.id == Redemption.drop_id)
@@ -166,7 +172,7 @@ class Redeemer:
                 row.status, row.tx_id = "sending", tx.id
                 tx_id = tx.id
             self.sender.broadcast(tx_id)
-        return bool(queued or orphans)
+        return bool(queued) or settled
 
     def settle(self, done: Settled) -> None:
         """Decide a redemption from its settled transaction's receipt."""
