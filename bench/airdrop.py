@@ -25,16 +25,22 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from datetime import timezone
 from pathlib import Path
 
 import requests
 from web3 import Web3
 
+from sqlalchemy import func, select
+
+from deck import _stat_cpu
 from deck import (MAX_IN_FLIGHT, CpuMeter, Deck, Direct, chunks, fmt_cpu, ganache_version, load_average, publish,
                   results_table)
 from hallmark.chain import artifacts
 from hallmark.config import Config
+from hallmark.models import AirdropJob, ChainTx, MintItem, TxAttempt
 from hallmark.testing import fresh_addresses, say
 
 TARGET_SHARE, TARGET_SPEEDUP = 0.90, 10
@@ -104,7 +110,7 @@ def hallmark_airdrop(deck: Deck, drop_id: int, recipients: list[str], poll: floa
     """POST the recipients to the API, then poll the job until every token is confirmed."""
     http = requests.Session()
     n = len(recipients)
-    started = time.perf_counter()
+    posted, started = time.time(), time.perf_counter()
     reply = http.post(f"{deck.base}/api/drops/{drop_id}/airdrops", json={"recipients": recipients},
                       headers={**deck.staff, "Idempotency-Key": f"bench-{time.time_ns()}"}, timeout=120)
     accepted = time.perf_counter() - started
@@ -119,8 +125,54 @@ def hallmark_airdrop(deck: Deck, drop_id: int, recipients: list[str], poll: floa
     elapsed = time.perf_counter() - started
     if job["failed"]:
         raise RuntimeError(f"{job['failed']} tokens failed: {job['failures'][:3]}")
-    return {"n": n, "seconds": elapsed, "rate": n / elapsed, "accepted": accepted,
+    return {"n": n, "seconds": elapsed, "rate": n / elapsed, "accepted": accepted, "job_id": job_id, "posted": posted,
             "gas": sum(t["gas_used"] or 0 for t in job["transactions"]), "transactions": len(job["transactions"])}
+
+
+class NodeSampler(threading.Thread):
+    """The node's CPU seconds every 10 ms (the kernel counts in 10 ms ticks): when it idled during the run."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid, self.samples, self.done = pid, [], threading.Event()
+
+    def run(self):
+        while not self.done.wait(0.01):
+            self.samples.append((time.time(), _stat_cpu(self.pid)[1]))
+
+    def busy(self, t0: float, step: float = 0.1) -> str:
+        """The node's share of one core in each `step` after t0, one digit each (9: busy all the time)."""
+        buckets: dict[int, float] = {}
+        for (t_a, c_a), (t_b, c_b) in zip(self.samples, self.samples[1:]):
+            buckets[int((t_b - t0) / step)] = buckets.get(int((t_b - t0) / step), 0.0) + c_b - c_a
+        return "".join(str(min(9, int(buckets.get(i, 0.0) / step * 10))) for i in range(max(buckets) + 1))
+
+
+def timeline(deck: Deck, run: dict) -> list[str]:
+    """Where the run's time went, from the rows the processes wrote (their clocks are this machine's): when the
+    worker signed each batch, when its send returned (Ganache's instamine answers once the block is mined), when
+    the confirmer saw its receipt and when its items were settled; and the node's idle time between them."""
+    with deck.db.session() as s:
+        job = s.get(AirdropJob, run["job_id"])
+        batches = s.execute(
+            select(ChainTx.id, ChainTx.created_at, TxAttempt.broadcast_at, ChainTx.mined_at,
+                   func.max(MintItem.minted_at), func.count(MintItem.id))
+            .join(TxAttempt, TxAttempt.chain_tx_id == ChainTx.id).join(MintItem, MintItem.tx_id == ChainTx.id)
+            .where(MintItem.job_id == job.id)
+            .group_by(ChainTx.id, ChainTx.created_at, TxAttempt.broadcast_at, ChainTx.mined_at)
+            .order_by(ChainTx.nonce)).all()
+    t0 = run["posted"]
+
+    def ms(when) -> str:  # naive UTC from the database
+        return f"{(when.replace(tzinfo=timezone.utc).timestamp() - t0) * 1000:7.0f}"
+
+    lines = [f"node busy per 100 ms: {run['sampler'].busy(t0)}",
+             f"timeline (ms after the POST was sent); POST answered {run['accepted'] * 1000:.0f}, job row "
+             f"{ms(job.created_at)}, finished {ms(job.finished_at)}, seen by the bench {run['seconds'] * 1000:.0f}",
+             "batch  items  signed  mined(send returned)  receipt seen  settled"]
+    for tx_id, signed, sent, seen, settled, items in batches:
+        lines.append(f"{tx_id:5}  {items:5}  {ms(signed)}  {ms(sent)}  {ms(seen)}  {ms(settled)}")
+    return lines
 
 
 def exactly_once(minted, recipients: list[str]) -> int:
@@ -137,7 +189,8 @@ def main():
     parser.add_argument("--recipients", type=int, default=10_000)
     parser.add_argument("--naive", type=int, default=100, help="tokens each naive loop mints, one by one (0: skip)")
     parser.add_argument("--batch", type=int, default=Config().MINT_BATCH_SIZE, help="mint worker batch size")
-    parser.add_argument("--poll", type=float, default=0.25, help="seconds between job polls")
+    parser.add_argument("--poll", type=float, default=0.05, help="seconds between job polls")
+    parser.add_argument("--timeline", action="store_true", help="print when each batch was signed, mined, settled")
     args = parser.parse_args()
     n, batch = args.recipients, args.batch
     start_load = load_average()
@@ -186,8 +239,14 @@ def main():
         say(f"Hallmark: {n:,} recipients through the HTTP API")
         meter = CpuMeter({"Ganache": node_pid, **backend})
         meter.start()
+        sampler = NodeSampler(node_pid)
+        if args.timeline:
+            sampler.start()
         ours = hallmark_airdrop(deck, drop["id"], recipients, args.poll)
-        ours["cpu"] = meter.stop()
+        ours["cpu"], ours["sampler"] = meter.stop(), sampler
+        sampler.done.set()
+        if args.timeline:
+            print("\n".join(timeline(deck, ours)))
         say(f"  {ours['rate']:.0f} tokens/s ({ours['seconds']:.1f} s, 202 after {ours['accepted'] * 1000:.0f} ms)")
         index_lag = deck.wait_indexed(drop["contract_address"], n)
         say(f"  all {n:,} indexed {index_lag:.1f} s after the last confirmation")

@@ -75,8 +75,9 @@ class MintQueue:
                     MintItem.drop_id == drop_id, MintItem.status.in_(("sending", "minted"))))
                 remaining = max(drop.edition_size - taken, 0)
                 if items[remaining:]:
-                    s.execute(update(MintItem).where(MintItem.id.in_([i.id for i in items[remaining:]]))
-                              .values(status="failed", error="the edition is sold out"))
+                    sold_out = MintItem.id.in_([i.id for i in items[remaining:]])
+                    s.execute(update(MintItem).where(sold_out).values(status="failed", error="the edition is sold out"))
+                    _finish_jobs(s, _count_into_jobs(s, sold_out))
                 items = items[:remaining]
                 if not items:
                     continue
@@ -97,7 +98,7 @@ class MintQueue:
             if done.receipt.status != 1:
                 reason = "transaction reverted (drop paused on chain or sold out)"
                 s.execute(update(MintItem).where(MintItem.tx_id == done.tx_id).values(status="failed", error=reason))
-                self._finish_jobs(s, done.tx_id)
+                _finish_jobs(s, _count_into_jobs(s, MintItem.tx_id == done.tx_id))
                 webhook_sources.batch_settled(s, done.tx_id, done.receipt.tx_hash)
                 return
             items = s.execute(select(MintItem.id, MintItem.recipient).where(MintItem.tx_id == done.tx_id)
@@ -107,7 +108,7 @@ class MintQueue:
                 _mark_minted_in_order(s, done.tx_id, minted[0][1])
             else:
                 _mark_each(s, items, minted, done.receipt.tx_hash)
-            self._finish_jobs(s, done.tx_id)
+            _finish_jobs(s, _count_into_jobs(s, MintItem.tx_id == done.tx_id))
             webhook_sources.batch_settled(s, done.tx_id, done.receipt.tx_hash)
 
     def recover(self) -> bool:
@@ -127,20 +128,27 @@ class MintQueue:
             self.settle(Settled(tx_id, purpose, receipt))
         return bool(orphans)
 
-    @staticmethod
-    def _finish_jobs(s, tx_id: int) -> None:
-        """Close the airdrop jobs this batch completed: finished_at set and audited once, with the settlement."""
-        job_ids = select(MintItem.job_id).where(MintItem.tx_id == tx_id, MintItem.job_id.is_not(None)).distinct()
-        for job in s.scalars(select(AirdropJob).where(AirdropJob.id.in_(job_ids), AirdropJob.finished_at.is_(None))):
-            counts = dict(s.execute(select(MintItem.status, func.count()).where(MintItem.job_id == job.id)
-                                    .group_by(MintItem.status)).all())
-            if counts.get("queued") or counts.get("sending"):
-                continue
-            job.finished_at = utcnow()
-            audit.record(s, "airdrop.finished", "airdrop_job", job.id, actor=audit.SYSTEM, after={
-                "drop_id": job.drop_id, "minted": counts.get("minted", 0), "failed": counts.get("failed", 0),
-                "request": job.audit_id})
 
+
+def _count_into_jobs(s, items) -> list[int]:
+    """Add the settled (minted or failed) items matching `items` to their jobs' counters, in the transaction that
+    settled them; returns those jobs."""
+    counts = s.execute(select(MintItem.job_id, MintItem.status, func.count()).where(
+        items, MintItem.job_id.is_not(None), MintItem.status.in_(("minted", "failed")))
+        .group_by(MintItem.job_id, MintItem.status)).all()
+    for job_id, status, n in counts:
+        column = getattr(AirdropJob, status)
+        s.execute(update(AirdropJob).where(AirdropJob.id == job_id).values({column: column + n}))
+    return sorted({job_id for job_id, _, _ in counts})
+
+
+def _finish_jobs(s, job_ids: list[int]) -> None:
+    """Close the jobs whose last items these were: finished_at set and audited once, with the settlement."""
+    for job in s.scalars(select(AirdropJob).where(AirdropJob.id.in_(job_ids), AirdropJob.finished_at.is_(None),
+                                                  AirdropJob.minted + AirdropJob.failed >= AirdropJob.total)):
+        job.finished_at = utcnow()
+        audit.record(s, "airdrop.finished", "airdrop_job", job.id, actor=audit.SYSTEM, after={
+            "drop_id": job.drop_id, "minted": job.minted, "failed": job.failed, "request": job.audit_id})
 
 
 def transfers(receipt, transfer_topic: str) -> list[tuple[str, int]]:

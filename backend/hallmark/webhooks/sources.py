@@ -36,9 +36,7 @@ def batch_settled(s: Session, tx_id: int, tx_hash: str) -> None:
 
 
 def _job_moved(s: Session, job: AirdropJob, in_batch: int, contract: str, tx_hash: str) -> None:
-    counts = dict(s.execute(select(MintItem.status, func.count()).where(MintItem.job_id == job.id)
-                            .group_by(MintItem.status)).all())
-    done, failed = counts.get("minted", 0), counts.get("failed", 0)
+    done, failed = job.minted, job.failed  # counted when its items were settled, in this transaction
     payload = {"job_id": job.id, "drop_id": job.drop_id, "contract_address": contract, "total": job.total,
                "done": done, "failed": failed, "tx_hash": tx_hash}
     settled = done + failed
