@@ -12,7 +12,7 @@ from ..minting.drops import card_png, content_for
 from ..models import Drop, IndexedToken, MintItem
 from .drops import load_drop
 from .openapi import answers
-from .schemas import MetadataSchema
+from .holder_schemas import MetadataSchema
 from ..access.permissions import public, requires
 
 bp = Blueprint("art", __name__, description="Artwork and metadata (public)")

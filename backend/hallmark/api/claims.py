@@ -16,8 +16,8 @@ from .drops import refuse_if_chain_replaced
 from .idempotency import idempotent
 from .ratelimit import limited
 from .openapi import answers, errors, link
-from .schemas import (ClaimCodesQuerySchema, ClaimCodesRequestSchema, ClaimCodesSchema, ClaimCreateSchema,
-                      ClaimSchema, CustodialPageSchema, CustodialQuerySchema)
+from .claim_schemas import (ClaimCodesQuerySchema, ClaimCodesRequestSchema, ClaimCodesSchema, ClaimCreateSchema,
+                            ClaimSchema, CustodialPageSchema, CustodialQuerySchema)
 
 bp = Blueprint("claims", __name__, url_prefix="/api", description="Claim codes, claims and custodial wallets")
 CODES_GONE = ("claim codes are shown only once: this batch could be fetched again with its Idempotency-Key for "

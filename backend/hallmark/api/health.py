@@ -5,7 +5,7 @@ from ..chain import status
 from ..db import get_db
 from ..run.status import processes
 from .openapi import answers
-from .schemas import HealthSchema
+from .ops_schemas import HealthSchema
 from ..access.permissions import public
 
 bp = Blueprint("health", __name__, url_prefix="/api", description="Liveness")

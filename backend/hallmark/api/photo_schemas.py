@@ -1,10 +1,27 @@
-"""Answers of the checks that read a link: the verify-by-code answer and the image check of a picture whose QR code
-names an item (schemas.py is long enough)."""
+"""Answers of the checks that read a picture or a link: the image check by perceptual hash, the verify-by-code
+answer and the image check of a picture whose QR code names an item."""
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from .schemas import ImageMatchSchema, VerdictSchema
+from .verdict_schemas import VerdictSchema
+
+
+# Bodies the views build themselves (verdicts cached as JSON bytes, plain dicts): documented with openapi.answers,
+# never dumped through these schemas.
+class ImageAlternativeSchema(Schema):
+    collection = fields.String(required=True)
+    token_id = fields.Integer(required=True)
+
+
+class ImageMatchSchema(Schema):
+    match = fields.String(required=True, validate=validate.OneOf(("exact", "near", "none")))
+    detail = fields.String(required=True)
+    collection = fields.String()
+    token_id = fields.Integer()
+    distance = fields.Integer(metadata={"description": "differing bits of the card's perceptual hash"})
+    alternatives = fields.List(fields.Nested(ImageAlternativeSchema))
+    item = fields.Nested(VerdictSchema, metadata={"description": "the matched item's verdict"})
 
 
 class LinkWarningSchema(Schema):

@@ -1,18 +1,21 @@
-"""Request and response schemas: one declaration validates requests and documents them in /openapi.json."""
+"""Request and response schemas: one declaration validates requests and documents them in /openapi.json.
+
+Here: the field types every schema module shares, and drops, minting and airdrops (api/drops.py). Beside it:
+claim_schemas (claims, custody), holder_schemas (wallets, proofs, metadata), ops_schemas (activity, health),
+photo_, verdict_, staff_, approval_ and webhook_schemas."""
 from __future__ import annotations
 
 import base64
 import binascii
 from datetime import timezone
 
-from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from ..art.cardfont import LANGUAGES
 from ..art.content import POLICY_NAMES
 from ..inputs import AddressError, checked_address, hidden_character
 from .cardtext import CardGlyphs
 from .openapi import UTCDateTime
-from .verdict_schemas import VerdictSchema
 
 MAX_BASE_IMAGE = 5 * 1024 * 1024
 
@@ -219,214 +222,3 @@ class InvalidRowSchema(Schema):
 class RowReportSchema(Schema):
     valid = fields.Integer(required=True)
     invalid = fields.List(fields.Nested(InvalidRowSchema), required=True)
-
-
-ZERO_ADDRESS = "0x" + "0" * 40
-
-
-class ClaimCodesRequestSchema(Schema):
-    count = Integer(required=True, validate=validate.Range(1, 10_000))
-
-
-class ClaimCodesQuerySchema(Schema):
-    format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv")),
-                           metadata={"description": "csv: text/csv with the header code,claim_url"})
-
-
-class ClaimCodesSchema(Schema):
-    batch = fields.String(required=True)
-    count = fields.Integer(required=True)
-    codes = fields.List(fields.String(), required=True, metadata={
-        "description": "shown only in this response: stored hashed"})
-
-
-CUSTOMER_ID = [FullMatch(r"^\S{1,64}$", error="1-64 characters without spaces."), PlainText()]
-
-
-class ClaimCreateSchema(Schema):
-    code = fields.String(required=True, validate=validate.Length(1, 64))
-    # the zero address would revert the whole `airdrop` batch, failing the other claims that share it
-    wallet = Address(load_default=None, validate=validate.NoneOf([ZERO_ADDRESS], error="Cannot hold a token."),
-                     metadata={"description": "the claimant's own wallet"})
-    customer_assertion = fields.String(load_default=None, validate=validate.Length(1, 2048), metadata={
-        "description": "instead of a wallet (the bank then keeps the item): a token the bank's own systems signed "
-                       "for the customer, `base64url(payload).base64url(HMAC-SHA256)` with the payload "
-                       "{sub: customer id, iat, exp (at most 10 minutes later), aud: \"hallmark-claim\"}"})
-
-    @pre_load
-    def _no_bare_customer_id(self, data, **kwargs):
-        if isinstance(data, dict) and "customer_id" in data:
-            raise ValidationError({"customer_id": ["Not accepted: send customer_assertion, a token the bank's "
-                                                   "systems signed for the customer."]})
-        return data
-
-    @validates_schema
-    def _one_recipient(self, data, **kwargs):
-        if (data["wallet"] is None) == (data["customer_assertion"] is None):
-            message = "Give exactly one of wallet and customer_assertion."
-            raise ValidationError({"wallet": [message], "customer_assertion": [message]})
-
-
-class ClaimSchema(Schema):
-    claim_id = fields.String(required=True)
-    status = fields.String(required=True, metadata={"description": "queued | sending | minted | failed"})
-    drop_id = fields.Integer(required=True)
-    drop_slug = fields.String(required=True)
-    contract_address = fields.String(required=True)
-    wallet = fields.String(required=True, metadata={"description": "the claimant's, or the custodial address"})
-    custodial = fields.Boolean(required=True)
-    token_id = fields.Integer(required=True, allow_none=True)
-    tx_hash = fields.String(required=True, allow_none=True)
-    verify_url = fields.String(required=True, allow_none=True)
-    error = fields.String(required=True, allow_none=True)
-    created_at = UTCDateTime(required=True)
-
-
-class CustodialQuerySchema(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(1, 100_000))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(1, 500))
-    customer_id = fields.String(load_default=None, validate=CUSTOMER_ID)
-
-
-class HeldTokensSchema(Schema):
-    drop_id = fields.Integer(required=True)
-    slug = fields.String(required=True)
-    contract_address = fields.String(required=True)
-    token_ids = fields.List(fields.Integer(), required=True)
-
-
-class CustodialAccountSchema(Schema):
-    customer_id = fields.String(required=True)
-    address = fields.String(required=True)
-    created_at = UTCDateTime(required=True)
-    tokens = fields.List(fields.Nested(HeldTokensSchema), required=True)
-
-
-class CustodialPageSchema(Schema):
-    total = fields.Integer(required=True)
-    page = fields.Integer(required=True)
-    per_page = fields.Integer(required=True)
-    items = fields.List(fields.Nested(CustodialAccountSchema), required=True)
-
-
-# Bodies the views build themselves (verdicts cached as JSON bytes, plain dicts): documented with openapi.answers,
-# never dumped through these schemas.
-class ImageAlternativeSchema(Schema):
-    collection = fields.String(required=True)
-    token_id = fields.Integer(required=True)
-
-
-class ImageMatchSchema(Schema):
-    match = fields.String(required=True, validate=validate.OneOf(("exact", "near", "none")))
-    detail = fields.String(required=True)
-    collection = fields.String()
-    token_id = fields.Integer()
-    distance = fields.Integer(metadata={"description": "differing bits of the card's perceptual hash"})
-    alternatives = fields.List(fields.Nested(ImageAlternativeSchema))
-    item = fields.Nested(VerdictSchema, metadata={"description": "the matched item's verdict"})
-
-
-class ChallengeSchema(Schema):
-    message = fields.String(required=True, metadata={"description": "the EIP-4361 message to sign"})
-    nonce = fields.String(required=True)
-    expires_at = UTCDateTime(required=True)
-
-
-class ProofSchema(Schema):
-    proven = fields.Boolean(required=True)
-    holder = fields.String(required=True)
-    collection = fields.String(required=True)
-    token_id = fields.Integer(required=True)
-    checked_at = UTCDateTime(required=True)
-
-
-class WalletItemSchema(Schema):
-    collection = fields.String(required=True)
-    token_id = fields.Integer(required=True)
-    drop = fields.String(required=True, allow_none=True)
-    drop_slug = fields.String(required=True, allow_none=True)
-    serial_label = fields.String(required=True)
-    image_url = fields.String(required=True, allow_none=True)
-    verify_url = fields.String(required=True, allow_none=True)
-    acquired_at = UTCDateTime(required=True)
-    locked = fields.Boolean(required=True)
-    redeemed = fields.Boolean(required=True)
-
-
-class WalletPageSchema(Schema):
-    address = fields.String(required=True)
-    total = fields.Integer(required=True)
-    page = fields.Integer(required=True)
-    per_page = fields.Integer(required=True)
-    items = fields.List(fields.Nested(WalletItemSchema), required=True)
-    next = fields.String(required=True, allow_none=True, metadata={"description": (
-        "a cursor for the next page (pass it as `after`), null on the last page")})
-
-
-class ActivityBucketSchema(Schema):
-    t = UTCDateTime(required=True, metadata={"description": "the bucket's start"})
-    airdrop = fields.Integer(required=True)
-    single = fields.Integer(required=True)
-    claim = fields.Integer(required=True)
-    redeemed = fields.Integer(required=True)
-
-
-class ActivityTotalsSchema(Schema):
-    minted = fields.Integer(required=True)
-    redeemed = fields.Integer(required=True)
-    airdrop = fields.Integer(required=True)
-    single = fields.Integer(required=True)
-    claim = fields.Integer(required=True)
-
-
-class ActivitySchema(Schema):
-    bucket_seconds = fields.Integer(required=True)
-    series = fields.List(fields.Nested(ActivityBucketSchema), required=True)
-    totals = fields.Nested(ActivityTotalsSchema, required=True)
-    redemption_rate = fields.Float(required=True, metadata={"description": "redeemed / minted"})
-
-
-class ProcessHealthSchema(Schema):
-    alive = fields.Boolean(required=True)
-    standby = fields.Integer(required=True)
-    last_beat = UTCDateTime(required=True, allow_none=True)
-    last_progress = UTCDateTime(required=True, allow_none=True)
-    problem = fields.String(required=True, allow_none=True)
-    stalled = fields.Boolean(required=True)
-    queued_items = fields.Integer(metadata={"description": "worker"})
-    oldest_queued_seconds = fields.Float(allow_none=True, metadata={"description": "worker"})
-    indexed_block = fields.Integer(allow_none=True, metadata={"description": "indexer"})
-    blocks_behind = fields.Integer(allow_none=True, metadata={"description": "indexer"})
-
-
-class ProcessesHealthSchema(Schema):
-    ok = fields.Boolean(required=True)
-    worker = fields.Nested(ProcessHealthSchema, required=True)
-    indexer = fields.Nested(ProcessHealthSchema, required=True)
-
-
-class HealthSchema(Schema):
-    ok = fields.Boolean(required=True)
-    rpc_url = fields.String(metadata={"description": "the node this process reads"})
-    chain_id = fields.Integer(required=True, allow_none=True)
-    block_number = fields.Integer(required=True, allow_none=True)
-    registry = fields.String(required=True, allow_none=True)
-    error = fields.String(metadata={"description": "why the chain side is not ok"})
-    drops = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
-        "description": "the deployment record's drops: name -> address"})
-    processes = fields.Nested(ProcessesHealthSchema, required=True)
-
-
-class TraitSchema(Schema):
-    trait_type = fields.String(required=True)
-    value = fields.Raw(required=True, metadata={"description": "a string or a number"})
-    display_type = fields.String()
-    max_value = fields.Integer()
-
-
-class MetadataSchema(Schema):
-    name = fields.String(required=True)
-    description = fields.String(required=True)
-    image = fields.String(required=True)
-    external_url = fields.String(required=True)
-    attributes = fields.List(fields.Nested(TraitSchema), required=True)

@@ -17,7 +17,8 @@ from ..models import IndexedToken, MintItem, utcnow
 from ..access.permissions import requires
 from .drops import load_drop
 from .openapi import answers
-from .schemas import ActivitySchema, DropCreateSchema, Integer
+from .ops_schemas import ActivitySchema
+from .schemas import DropCreateSchema, Integer
 
 bp = Blueprint("stats", __name__, url_prefix="/api", description="Console previews and drop activity (staff)")
 SOURCES = ("airdrop", "single", "claim")

@@ -17,8 +17,9 @@ from .idempotency import idempotent
 from .ratelimit import limited
 from .openapi import answers, body, errors, upload
 from .photo_schemas import CodeVerdictSchema, PhotoMatchSchema
-from .schemas import Address, ChallengeSchema, ProofSchema, VerdictSchema, WalletPageSchema
-from .schemas import FullMatch, Integer
+from .holder_schemas import ChallengeSchema, ProofSchema, WalletPageSchema
+from .schemas import Address, FullMatch, Integer
+from .verdict_schemas import VerdictSchema
 from ..access.permissions import public
 
 bp = Blueprint("verify", __name__, url_prefix="/api", description="Authenticity, ownership and wallets (public)")
