@@ -9,19 +9,19 @@ Then:
   timed), or straight through the registry without artwork (`--drop prebuilt`, as bench/airdrop.py does);
 - POSTs the recipients to /api/drops/<id>/airdrops (100,000 is the API's cap per request; `--requests` splits
   them) and polls the jobs until every item is confirmed, then waits for the indexer to hold every token;
-- samples the memory of every process every `--interval` seconds: RSS of the worker, the indexer, the gunicorn
-  arbiter and each of its workers and the Ganache node (its chain in memory, Ganache's default, or on disk with
-  `--chain disk`, as a real node keeps it); PostgreSQL summed over its processes (their RSS would count the
-  shared buffers once per backend), split into private memory (USS) and the shared buffer cache (PSS). The baseline is each
-  process idle before the POST; warm-up ends when 10% of the tokens are confirmed; growth is the end against
-  warm-up;
+- samples the memory of every process every `--interval` seconds (bench/memory.py): RSS of the worker, the
+  indexer, the gunicorn arbiter and each of its workers and the Ganache node (its chain on disk, as `make run`
+  keeps it, or in memory with `--chain memory`), and at warm-up, each mark and the end the node's RSS and V8 heap
+  after a full garbage collection; PostgreSQL's heap (anonymous private memory) per process it serves and the
+  shared buffer cache (PSS). The baseline is each process idle before the POST; warm-up ends when 10% of the
+  tokens are confirmed; growth is the end against warm-up;
 - reads the chain back (`Transfer` logs from the zero address, fetched in block ranges): lost recipients (no
   token), doubled ones (more than one) and token ids minted twice; then checks the database (each minted item's
   token id and recipient) and the index (each token's owner) against the chain.
 
 Prints a Markdown table (also bench/results/soak.md). Everything lives in a temporary folder.
 
-    python bench/soak.py [--recipients 100000] [--drop api|prebuilt] [--chain memory|disk] [--requests 1]
+    python bench/soak.py [--recipients 100000] [--drop api|prebuilt] [--chain disk|memory] [--requests 1]
                          [--interval 2]
 """
 from __future__ import annotations
@@ -30,12 +30,10 @@ import argparse
 import os
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from pathlib import Path
 
-import psutil
 from eth_utils import keccak
 from sqlalchemy import select, text
 
@@ -44,6 +42,7 @@ from hallmark import devchain
 from hallmark.config import Config
 from hallmark.models import IndexedToken, MintItem
 from hallmark.testing import fresh_addresses, say
+from memory import AFTER_GC, MB, PG_PARTS, PG_SHARED, AppMemory, MemorySampler, NodeHeap, NodeMemory
 
 TARGET_GROWTH = 0.10  # memory at the end at most 10% above the warm-up's
 WARMUP = 0.10  # share of the tokens confirmed before memory is taken as warmed up
@@ -52,87 +51,8 @@ MARKS = (0.25, 0.50, 0.75)  # progress points shown between warm-up and the end
 LOG_BLOCKS = 20  # blocks per eth_getLogs call: at most 24,000 Transfer logs per answer
 TRANSFER = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
 ZERO_TOPIC = "0x" + "00" * 32
-MB = 1024 * 1024
-PG_PRIVATE = "PostgreSQL, private (USS of private mappings, all processes)"
-PG_SHARED = "PostgreSQL, shared (PSS of shared mappings: the buffer cache in use)"
+CHAIN = {"disk": "the chain on disk (--database.dbPath, as `make run` keeps it)", "memory": "the chain in memory"}
 NODE_ALONE = "Ganache, the same batches sent straight to it (baseline: no backend)"
-
-
-class MemorySampler(threading.Thread):
-    """Every `interval` seconds: `measure()` ({name: bytes}) with the progress (tokens confirmed) beside it."""
-
-    def __init__(self, measure, interval: float):
-        super().__init__(daemon=True)
-        self.measure, self.interval, self.progress, self.samples = measure, interval, 0, []
-        self.halt = threading.Event()
-
-    def sample(self) -> None:
-        self.samples.append((time.monotonic(), self.progress, self.measure()))
-
-    def run(self) -> None:
-        while not self.halt.wait(self.interval):
-            self.sample()
-
-    def finish(self) -> None:
-        self.halt.set()
-        self.join()
-        self.sample()
-
-
-class AppMemory:
-    """The memory of every process of the deck and of the node, by name."""
-
-    def __init__(self, deck: Deck, node_pid: int):
-        self.roots = {p.kind: psutil.Process(p.pid) for p in deck.procs.running}
-        self.node = psutil.Process(node_pid)
-        self.postgres = psutil.Process(deck.pids()["PostgreSQL"])
-        self.web_names: dict[int, str] = {}  # gunicorn worker pid -> "web worker N", numbered as first seen
-
-    def __call__(self) -> dict[str, int]:
-        out = {"worker": _tree_rss(self.roots["worker"]), "indexer": _tree_rss(self.roots["indexer"]),
-               "gunicorn arbiter": _rss(self.roots["web"]), "Ganache": _tree_rss(self.node)}
-        for child in sorted(self.roots["web"].children(), key=lambda c: c.pid):
-            name = self.web_names.setdefault(child.pid, f"web worker {len(self.web_names) + 1}")
-            out[name] = _rss(child)
-        private = shared = 0
-        for p in [self.postgres, *self.postgres.children(recursive=True)]:
-            mine, ours = _pg_split(p.pid)
-            private, shared = private + mine, shared + ours
-        out[PG_PRIVATE], out[PG_SHARED] = private, shared
-        return out
-
-
-def _rss(p: psutil.Process) -> int:
-    try:
-        return p.memory_info().rss
-    except psutil.Error:  # a process that ended between listing and reading
-        return 0
-
-
-def _pg_split(pid: int) -> tuple[int, int]:
-    """(private, shared) bytes of a PostgreSQL process from /proc/<pid>/smaps: pages of its private mappings that
-    it alone holds (USS: a page it still shares copy-on-write with the postmaster is the postmaster's, so a backend
-    starting or ending moves nothing), and its PSS in shared mappings (the shared buffers: summed over processes,
-    each page counted once however many map it)."""
-    private = shared = 0
-    in_shared = False
-    try:
-        lines = Path(f"/proc/{pid}/smaps").read_text().splitlines()
-    except OSError:  # a backend that ended between listing and reading
-        return 0, 0
-    for line in lines:
-        head = line.split(maxsplit=2)
-        if len(head) > 1 and "-" in head[0] and len(head[1]) == 4:  # a mapping: address range, then perms (rw-s)
-            in_shared = head[1][3] == "s"
-        elif head and in_shared and head[0] == "Pss:":
-            shared += int(head[1]) * 1024
-        elif head and not in_shared and head[0] in ("Private_Clean:", "Private_Dirty:"):
-            private += int(head[1]) * 1024
-    return private, shared
-
-
-def _tree_rss(p: psutil.Process) -> int:
-    return _rss(p) + sum(_rss(c) for c in p.children(recursive=True))
 
 
 def create_drop(deck: Deck, edition: int, timeout: float) -> dict:
@@ -185,26 +105,31 @@ def airdrop(deck: Deck, drop_id: int, recipients: list[str], requests_n: int, sa
             "transactions": len({t["hash"] for j in states for t in j["transactions"]})}
 
 
-def node_baseline(stack, n: int, batch: int, interval: float) -> tuple[MemorySampler, dict, float]:
+def node_baseline(stack, heap: NodeHeap, n: int, batch: int, interval: float) -> tuple:
     """The node alone: the same number and size of airdrop transactions signed by a separate key and sent straight
     to a fresh collection on the same Ganache, at most four unconfirmed at a time, its memory sampled throughout."""
     direct = Direct(stack)
     coll = direct.collection("soak-direct", n)
     batches = chunks(fresh_addresses(b"bench-soak-direct", n), batch)
     raws = direct.airdrops(coll, batches)
-    node = psutil.Process(stack.chain.process.pid)
-    sampler = MemorySampler(lambda: {NODE_ALONE: _tree_rss(node)}, interval)
-    idle = sampler.measure()
+    measure = NodeMemory(NODE_ALONE, heap)
+    sampler = MemorySampler(measure, interval, checkpoints(n))
+    idle = {**measure.rss(), **measure.settled()}
     sampler.start()
     started = time.monotonic()
     for part, sizes in zip(chunks(raws, 2 * MAX_IN_FLIGHT), chunks(batches, 2 * MAX_IN_FLIGHT)):
         direct.send(part)
         sampler.progress += sum(map(len, sizes))
     seconds = time.monotonic() - started
-    sampler.finish()
+    end = sampler.finish()
     if coll.functions.totalMinted().call() != n:
         raise RuntimeError("the node's own airdrop did not mint every token")
-    return sampler, idle, seconds
+    return sampler, idle, end, seconds
+
+
+def checkpoints(n: int) -> list[int]:
+    """Tokens confirmed at warm-up and at each mark: where the settled figures are taken."""
+    return [int(share * n) for share in (WARMUP, *MARKS)]
 
 
 def chain_mints(url: str, collection: str) -> list[tuple[str, int]]:
@@ -246,26 +171,43 @@ def audit(deck: Deck, collection: str, jobs: list[int], recipients: list[str], m
     }
 
 
-def memory_rows(sampler: MemorySampler, idle: dict[str, int], n: int, shm: int) -> list[tuple]:
-    """Per process: idle, at warm-up, at each mark, at the end, the most seen, growth from warm-up to the end, the
-    target and whether it is met. PostgreSQL's shared pages are its buffer cache filling with the new rows: held
-    to the fixed size of PostgreSQL's shared memory (`shm`), not to the growth target."""
-    def at(share):
+def memory_rows(sampler: MemorySampler, idle: dict[str, int], end_settled: dict[str, int], n: int,
+                shm: int) -> list[tuple]:
+    """Per figure: idle, at warm-up, at each mark, at the end, the most seen, growth from warm-up to the end, the
+    target and whether it is met. RSS figures are the first sample at or past each point; settled ones (the node
+    after a full collection) are taken when the point is first reached. PostgreSQL's shared pages are its buffer
+    cache filling with the new rows: held to the fixed size of PostgreSQL's shared memory (`shm`), not to the
+    growth target. Judged against the target: the totals, and the node after a full collection; its single RSS
+    samples land anywhere on the sawtooth of V8's uncollected garbage, and each part of PostgreSQL is a few MB, so
+    those are shown beside them unjudged. Each node's settled figures follow its RSS row."""
+    shown_only = {*PG_PARTS.values(), "Ganache", NODE_ALONE}
+
+    def sampled(share):
         return next((m for _, done, m in sampler.samples if done >= share * n), sampler.samples[-1][2])
 
-    warm, end = at(WARMUP), sampler.samples[-1][2]
+    def settled(share):
+        return sampler.settled.get(int(share * n), end_settled)
+
     rows = []
-    for name in end:
-        if name not in warm or not warm[name]:
-            continue  # a web worker that was replaced during the run has no warm-up figure of its own
-        peak = max(m.get(name, 0) for _, _, m in sampler.samples)
-        growth = end[name] / warm[name] - 1
-        if name == PG_SHARED:
-            target, ok = f"≤ {mb(shm)} (shared_memory_size)", peak <= shm
-        else:
-            target, ok = f"≤ +{TARGET_GROWTH:.0%}", round(growth, 3) <= TARGET_GROWTH  # as printed
-        rows.append((name, idle.get(name), warm[name], [at(s).get(name) for s in MARKS], end[name], peak, growth,
-                     target, ok))
+    for at, end in ((sampled, sampler.samples[-1][2]), (settled, end_settled)):
+        warm = at(WARMUP)
+        for name in end:
+            if name not in warm or not warm[name]:
+                continue  # a web worker that was replaced during the run has no warm-up figure of its own
+            mids = [at(s).get(name) for s in MARKS]
+            peak = max(v for v in (warm[name], *mids, end[name],
+                                   *(m.get(name, 0) for _, _, m in sampler.samples)) if v is not None)
+            growth = end[name] / warm[name] - 1
+            if name == PG_SHARED:
+                target, ok = f"≤ {mb(shm)} (shared_memory_size)", peak <= shm
+            elif name in shown_only:
+                target, ok = "-", None
+            else:
+                target, ok = f"≤ +{TARGET_GROWTH:.0%}", round(growth, 3) <= TARGET_GROWTH  # as printed
+            row = (name, idle.get(name), warm[name], mids, end[name], peak, growth, target, ok)
+            node = name.split(AFTER_GC)[0]
+            after = [i for i, r in enumerate(rows) if r[0].startswith(node)] if AFTER_GC in name else []
+            rows.insert(after[-1] + 1 if after else len(rows), row)
     return rows
 
 
@@ -278,7 +220,7 @@ def main():
     parser.add_argument("--recipients", type=int, default=100_000)
     parser.add_argument("--drop", choices=("api", "prebuilt"), default="api",
                         help="api: POST /api/drops, every card rendered (timed); prebuilt: registry only, no art")
-    parser.add_argument("--chain", choices=("memory", "disk"), default="memory",
+    parser.add_argument("--chain", choices=("memory", "disk"), default="disk",
                         help="where Ganache keeps the chain: in memory (its default) or in a folder (--database.dbPath)")
     parser.add_argument("--requests", type=int, default=1, help="airdrop requests the recipients are split into")
     parser.add_argument("--batch", type=int, default=Config().MINT_BATCH_SIZE, help="mint worker batch size")
@@ -302,8 +244,10 @@ def main():
             say(f"creating a drop of {n:,} through the API (rendering every card)")
             drop = create_drop(deck, n, args.timeout)
             say(f"  live after {drop['seconds']:.0f} s ({drop['seconds'] / n * 1000:.1f} ms per item)")
-        sampler = MemorySampler(AppMemory(deck, stack.chain.process.pid), args.interval)
-        idle = sampler.measure()
+        heap = NodeHeap(stack.chain.process.pid)
+        measure = AppMemory(deck, stack.chain.process.pid, heap)
+        sampler = MemorySampler(measure, args.interval, checkpoints(n))
+        idle = {**measure.rss(), **measure.settled()}
         recipients = fresh_addresses(b"bench-soak", n)
         say(f"airdrop: {n:,} recipients through the HTTP API in {args.requests} request(s)")
         sampler.start()
@@ -311,7 +255,7 @@ def main():
         say(f"  {ours['done']:,} confirmed, {ours['failed']:,} failed in {ours['seconds']:.0f} s "
             f"({ours['done'] / ours['seconds']:,.0f} tokens/s)")
         index_lag = deck.wait_indexed(drop["contract_address"], ours["done"], timeout=args.timeout)
-        sampler.finish()  # the end: every token confirmed and indexed
+        end = sampler.finish()  # the end: every token confirmed and indexed
         say("reading the chain back")
         read_started = time.monotonic()
         mints = chain_mints(stack.chain.url, drop["contract_address"])
@@ -322,10 +266,10 @@ def main():
                 raise RuntimeError(f"{p.kind} died:\n{p.output()[-3000:]}")
         with deck.db.engine.connect() as conn:  # shared buffers and the rest of PostgreSQL's fixed shared memory
             shm = conn.scalar(text("SELECT pg_size_bytes(current_setting('shared_memory_size'))"))
-        memory = memory_rows(sampler, idle, n, shm)
+        memory = memory_rows(sampler, idle, end, n, shm)
         say(f"the node's own: {n:,} tokens in the same batches straight to Ganache")
-        node_sampler, node_idle, node_seconds = node_baseline(stack, n, args.batch, args.interval)
-        memory += memory_rows(node_sampler, node_idle, n, shm)
+        node_sampler, node_idle, node_end, node_seconds = node_baseline(stack, heap, n, args.batch, args.interval)
+        memory += memory_rows(node_sampler, node_idle, node_end, n, shm)
         samples = len(sampler.samples)
         postgres = deck.cluster.bin.parent.name
 
@@ -355,7 +299,7 @@ def main():
         ("chain read back (eth_getLogs)", f"{read_seconds:.1f} s", "-", None),
     ]
     lines = [
-        f"Measured on {ganache_version()} (instamine, chain kept in {args.chain}) on this machine ({os.cpu_count()} CPUs), "
+        f"Measured on {ganache_version()} (instamine, {CHAIN[args.chain]}) on this machine ({os.cpu_count()} CPUs), "
         f"PostgreSQL {postgres}, every process its own: `hallmark worker`, `hallmark indexer`, `hallmark web "
         f"--workers {WEB_WORKERS}` (gunicorn); mint batch size {args.batch}, confirmations 0. Machine load average "
         f"(1 min) at the start and the end: {start_load:.1f} / {load_average():.1f}.",
@@ -376,12 +320,17 @@ def main():
     ]
     for name, idle_v, warm, mids, end, peak, growth, target, ok in memory:
         lines.append(f"| {name} | {mb(idle_v)} | {mb(warm)} | {' | '.join(mb(v) for v in mids)} | {mb(end)} | "
-                     f"{mb(peak)} | {growth:+.1%} | {target} | {'yes' if ok else 'NO'} |")
+                     f"{mb(peak)} | {growth:+.1%} | {target} | {'-' if ok is None else ('yes' if ok else 'NO')} |")
     lines += [
         "",
-        "RSS of each process (its children with it for the worker, the indexer and Ganache); PostgreSQL summed over "
-        "its processes: the memory each alone holds (USS) apart from its shared mappings (PSS: the buffer cache "
-        "filling with the new rows up to its fixed size). Baseline row: after the Hallmark airdrop, the same number and size of "
+        "RSS of each process (its children with it for the worker, the indexer and Ganache), sampled as it runs: "
+        "single samples of the node land anywhere on the sawtooth of V8's uncollected garbage, so the node is "
+        "judged after a full garbage collection, forced through Node's inspector when each point is first reached "
+        "(the process's RSS, and V8's heap in use plus the external memory its objects hold). PostgreSQL: the heap "
+        "of each process (the anonymous private pages it alone holds: caches, plans, sorts; the executable's pages "
+        "are left out, counted private or shared as backends come and go), by the process each backend serves "
+        "(the app's total is judged), and its shared mappings (PSS: the buffer cache filling with the new rows up "
+        "to its fixed size). Baseline rows: after the Hallmark airdrop, the same number and size of "
         f"`airdrop(address[])` transactions signed by a separate key and sent straight to a fresh collection on the "
         f"same Ganache, at most {MAX_IN_FLIGHT} unconfirmed at a time, the node's memory sampled as it went: what "
         "the node itself does with that many more tokens, with no backend.",

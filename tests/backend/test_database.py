@@ -177,6 +177,25 @@ def test_skip_locked_on_postgres(pg_url):
     database.engine.dispose()
 
 
+def test_batch_sized_statements_are_not_prepared_on_postgres(pg_url):
+    """psycopg prepares a statement run 5 times on a connection; one with a batch's IN list would keep its parse
+    trees and plans (a megabyte or more) in every connection, so only statements with few parameters are."""
+    database = Database(pg_url)
+    database.upgrade()
+    for name in ("first", "second"):
+        create_api_key(database, name, "admin")
+    batch = select(ApiKey.name).where(ApiKey.id.in_(range(1, db_module.MAX_PREPARED_PARAMS + 2)))
+    one = select(ApiKey.name).where(ApiKey.id == 1)
+    with database.engine.connect() as conn:
+        for _ in range(6):
+            assert sorted(conn.scalars(batch)) == ["first", "second"]
+            assert conn.scalar(one) == "first"
+        prepared = conn.scalars(text("SELECT statement FROM pg_prepared_statements")).all()
+    assert any(s.startswith("SELECT api_keys.name") and "= $1" in s for s in prepared)
+    assert not any(" IN (" in s for s in prepared)
+    database.engine.dispose()
+
+
 def test_the_app_runs_on_postgres(pg_url, deployed_data, stack, monkeypatch):
     """The whole app on the session chain with DATABASE_URL pointing at PostgreSQL, its worker and indexer
     running: a drop is created through the API and goes live (how other tests can run on PostgreSQL too)."""
