@@ -62,7 +62,7 @@ def seed_command(slug, out):
     """Mint, redeem, burn and imitate on the local chain until every verdict can be seen, then print where.
 
     Runs once per data folder: later runs only print the table again (with a fresh customer link)."""
-    from ..cli import Backend
+    from ..cli.backend import Backend
     from ..security import assertions
     from . import seed
 

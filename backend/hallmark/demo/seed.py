@@ -119,10 +119,10 @@ class Seeder:
         """The second drop: a small holding-period edition, so its items stay locked for 30 days."""
         from ..access.audit_commands import record_cli
         from ..api.schemas import DropCreateSchema
-        from ..cli import _find_slug
+        from ..cli.drops import find_slug
 
         slug = f"{self.drop.slug}-locked"[:64]
-        existing = _find_slug(self.db, slug)
+        existing = find_slug(self.db, slug)
         if existing is not None:
             return existing
         data = DropCreateSchema().load({
@@ -211,10 +211,10 @@ class Seeder:
 
 
 def _wait_live(backend, drop_id: int):
-    from ..cli import _remember_in_record, _wait_live as wait
+    from ..cli.drops import remember_in_record, wait_live as wait
 
     drop = wait(backend, drop_id)
-    _remember_in_record(backend, drop)
+    remember_in_record(backend, drop)
     return drop
 
 
