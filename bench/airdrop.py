@@ -36,7 +36,7 @@ from web3 import Web3
 from sqlalchemy import func, select
 
 from deck import _stat_cpu
-from deck import (MAX_IN_FLIGHT, CpuMeter, Deck, Direct, chunks, fmt_cpu, ganache_version, load_average, publish,
+from deck import (MAX_IN_FLIGHT, CpuMeter, Deck, Direct, fmt_cpu, ganache_version, load_average, publish,
                   results_table)
 from hallmark.chain import artifacts
 from hallmark.config import Config
@@ -175,6 +175,18 @@ def timeline(deck: Deck, run: dict) -> list[str]:
     return lines
 
 
+def split(items: list, sizes: list[int]) -> list[list]:
+    starts = [sum(sizes[:i]) for i in range(len(sizes))]
+    return [items[start:start + size] for start, size in zip(starts, sizes)]
+
+
+def batch_sizes(deck: Deck, job_id: int) -> list[int]:
+    """The number of the job's items in each of its transactions, in nonce order."""
+    with deck.db.session() as s:
+        return list(s.scalars(select(func.count(MintItem.id)).join(ChainTx, ChainTx.id == MintItem.tx_id)
+                              .where(MintItem.job_id == job_id).group_by(ChainTx.nonce).order_by(ChainTx.nonce)))
+
+
 def exactly_once(minted, recipients: list[str]) -> int:
     """How many recipients hold exactly one token (and nobody else holds any)."""
     if sum(minted.values()) != len(recipients):
@@ -189,10 +201,12 @@ def main():
     parser.add_argument("--recipients", type=int, default=10_000)
     parser.add_argument("--naive", type=int, default=100, help="tokens each naive loop mints, one by one (0: skip)")
     parser.add_argument("--batch", type=int, default=Config().MINT_BATCH_SIZE, help="mint worker batch size")
-    parser.add_argument("--poll", type=float, default=0.05, help="seconds between job polls")
+    parser.add_argument("--poll", type=float, default=0.1, help="seconds between job polls")
     parser.add_argument("--timeline", action="store_true", help="print when each batch was signed, mined, settled")
     args = parser.parse_args()
     n, batch = args.recipients, args.batch
+    # the worker's batches for one job on an idle node: the remainder first (MintQueue._sign_next_batch), then full
+    plan = ([n % batch] if n % batch else []) + [batch] * (n // batch)
     start_load = load_average()
 
     with tempfile.TemporaryDirectory(prefix="hallmark-bench-") as tmp, \
@@ -218,7 +232,7 @@ def main():
 
         base_coll = direct.collection("direct", n)
         base_recipients = fresh_addresses(b"bench-direct", n)
-        base_batches = chunks(base_recipients, batch)
+        base_batches = split(base_recipients, plan)
         halves = [base_batches[:len(base_batches) // 2], base_batches[len(base_batches) // 2:]]
         directs = []
 
@@ -245,6 +259,8 @@ def main():
         ours = hallmark_airdrop(deck, drop["id"], recipients, args.poll)
         ours["cpu"], ours["sampler"] = meter.stop(), sampler
         sampler.done.set()
+        if batch_sizes(deck, ours["job_id"]) != plan:
+            raise RuntimeError(f"the worker's batches {batch_sizes(deck, ours['job_id'])} are not the baseline's {plan}")
         if args.timeline:
             print("\n".join(timeline(deck, ours)))
         say(f"  {ours['rate']:.0f} tokens/s ({ours['seconds']:.1f} s, 202 after {ours['accepted'] * 1000:.0f} ms)")
@@ -267,7 +283,7 @@ def main():
                     else sum(d["cpu"]["Ganache"] for d in directs)}}
     base["rate"] = n / base["seconds"]
     share = ours["rate"] / base["rate"]
-    batches = f"batches of {batch}"
+    batches = f"{plan[0]}, then {len(plan) - 1} × {batch}" if plan[0] != batch else f"batches of {batch}"
     rows = [
         (f"{n:,} recipients until all confirmed (tokens/s)", f"{ours['rate']:,.0f}", f"{base['rate']:,.0f}", "-",
          None),

@@ -111,6 +111,7 @@ class Sender:
         self._outgoing: set[int] = set()  # stored transactions queued for or being sent by the broadcaster thread
         self._outgoing_lock = threading.Lock()
         self._broadcaster: threading.Thread | None = None
+        self.on_sent = lambda: None  # called by the broadcaster after each send: its receipt may be there to read
 
     @property
     def address(self) -> str:
@@ -214,6 +215,7 @@ class Sender:
             finally:
                 with self._outgoing_lock:
                     self._outgoing.discard(tx_id)
+                self.on_sent()
 
     def _send(self, s: Session, attempt: TxAttempt) -> str:
         try:

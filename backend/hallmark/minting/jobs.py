@@ -4,13 +4,14 @@ from __future__ import annotations
 import csv
 import io
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 
 from ..models import AirdropJob, ChainTx, Drop, MintItem, iso_utc, utcnow
 from ..inputs import AddressError, checked_address
 from .drops import DropError
 
 MAX_ROWS = 100_000
+QUEUE_CHANNEL = "hallmark_mint_queue"
 MAX_CELL = 200  # characters: an address has 42; csv's own limit (128 KB) would raise, a 500
 
 
@@ -99,6 +100,7 @@ def create_job(db, drop_id: int, good: list[tuple[int, str]], bad: list[dict], r
                   "row_no": b["row"], "status": "failed", "error": b["reason"], "audit_id": audit_id,
                   "created_at": now} for b in bad]
         _insert_items(s, rows)
+        notify_queue(s)
         return job.id
 
 
@@ -116,6 +118,13 @@ def _insert_items(s, rows: list[dict]) -> None:
             copy.write_row([row[c] for c in columns])
 
 
+def notify_queue(s) -> None:
+    """Wake the worker as this transaction commits (PostgreSQL: NOTIFY, delivered only on commit; it LISTENs),
+    instead of at its next idle poll. SQLite has no such thing: the worker polls."""
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(text(f"NOTIFY {QUEUE_CHANNEL}"))
+
+
 def queue_single(db, drop_id: int, recipient: str, request_ref: str | None = None, audit_id: int | None = None) -> int:
     """Queue one mint; a request_ref seen before returns the item that request already queued."""
     with db.locked_session() as s:
@@ -128,6 +137,7 @@ def queue_single(db, drop_id: int, recipient: str, request_ref: str | None = Non
                         audit_id=audit_id)
         s.add(item)
         s.flush()
+        notify_queue(s)
         return item.id
 
 

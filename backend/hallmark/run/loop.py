@@ -26,6 +26,7 @@ class LeasedLoop(ABC):
         self.problem: str | None = None
         self.tick = 0.1
         self._stop = threading.Event()
+        self._wake = threading.Event()  # work arrived: step now rather than at the end of the tick
 
     @abstractmethod
     def lease_name(self) -> str:
@@ -40,6 +41,11 @@ class LeasedLoop(ABC):
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
+
+    def wake(self) -> None:
+        """Run the next step at once (any thread may call it)."""
+        self._wake.set()
 
     def run(self) -> None:
         role = None
@@ -63,7 +69,8 @@ class LeasedLoop(ABC):
                 except Exception:
                     log.exception("%s heartbeat failed", self.kind)
                 if not progressed:
-                    self._stop.wait(self.tick if role == "active" else 1.0)
+                    self._wake.wait(self.tick if role == "active" else 1.0)
+                self._wake.clear()
         finally:
             self._shutdown()
 

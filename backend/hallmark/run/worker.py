@@ -8,7 +8,10 @@ sign and send the next batches, carry out pause requests, perk redemptions and c
 from __future__ import annotations
 
 import logging
+import threading
 import time
+
+import psycopg
 
 from ..chain import deployment, keys
 from ..chain.contracts import ChainHandles, connect
@@ -16,6 +19,7 @@ from ..chain.sender import NodeUnavailable, Sender
 from ..db import Database
 from ..minting.builder import DropBuilder
 from ..minting.custody import CustodyService
+from ..minting import jobs
 from ..minting.drops import DropService
 from ..minting.queue import MintQueue
 from ..minting.redemptions import Redeemer
@@ -37,13 +41,37 @@ class Worker(LeasedLoop):
         self.tick = config.get("WORKER_TICK_SECONDS", 0.05)
         self._wired = None  # (sender, queue, builder, record, w3) once the chain answered
         self._chain_checked = 0.0
+        self._listener: threading.Thread | None = None
 
     def lease_name(self) -> str:
         return f"sender:{self.config['RPC_URL']}:{self.account.address}"
 
+    def run(self) -> None:
+        if not self.db.is_sqlite:
+            self._listener = threading.Thread(target=self._listen, name="hallmark-queue-listener", daemon=True)
+            self._listener.start()
+        super().run()
+
+    def _listen(self) -> None:
+        """Step as soon as the web process queues mint items (their NOTIFY), not at the next idle tick. A lost
+        connection only costs that: the loop still polls, and the listener connects again."""
+        dsn = self.db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(dsn, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {jobs.QUEUE_CHANNEL}")
+                    while not self._stop.is_set():
+                        for _ in conn.notifies(timeout=1.0, stop_after=1):
+                            self.wake()
+            except psycopg.Error as exc:
+                log.info("queue listener: %s; polling meanwhile", exc)
+                self._stop.wait(1.0)
+
     def on_stop(self) -> None:
         if self._wired:
             self._wired[2].shutdown()
+        if self._listener:  # its connection closed before the caller may drop the database
+            self._listener.join(5)
 
     # ------------------------------------------------------------------ work
 
@@ -55,6 +83,7 @@ class Worker(LeasedLoop):
             sender = Sender(w3, self.account, self.db, confirmations=c["CONFIRMATIONS"],
                             bump_after=c["FEE_BUMP_SECONDS"], bump_percent=c["FEE_BUMP_PERCENT"],
                             max_fee_wei=c["MAX_FEE_WEI"])
+            sender.on_sent = self.wake  # an instamining node answers once it has mined: settle it, fill its place
             queue = MintQueue(self.db, sender, ChainHandles(w3, record), batch_size=c["MINT_BATCH_SIZE"],
                               claim_window=c["CLAIM_WINDOW_SECONDS"])
             builder = DropBuilder(self.db, sender, queue.handles, c["RENDER_PROCESSES"])
