@@ -13,7 +13,7 @@ from typing import Callable, Iterator
 from eth_utils import keccak
 
 from .commitment import ContentTree, leaf_hash
-from .fingerprint import fingerprint
+from .fingerprint import fingerprint, method_of
 from .render import RENDER_VERSION, ItemSpec, image_sha256, render_item, render_item_and_image
 from .fuhu import fuhu_traits
 
@@ -93,7 +93,8 @@ class DropContent:
     def record(self, serial: int) -> tuple[bytes, bytes, bytes, bytes]:
         """Image and metadata SHA-256 plus the card's perceptual fingerprints (for image checks)."""
         png, card = render_item_and_image(self.item_spec(serial))
-        return (image_sha256(png), hashlib.sha256(self.metadata(serial)).digest(), *fingerprint(card))
+        card_hash, qr_hash = fingerprint(card, method_of(self.render_version))
+        return image_sha256(png), hashlib.sha256(self.metadata(serial)).digest(), card_hash, qr_hash
 
     def iter_hashes(self) -> Iterator[tuple[int, bytes, bytes]]:
         for serial in range(1, self.edition_size + 1):

@@ -56,6 +56,11 @@ TIGER_SIZE = (440, 420)
 
 def fuhu_traits(serial: int, seed: str = "") -> dict[str, str]:
     """Trait name -> value for one serial of a Fuhu drop (pure function of its inputs)."""
+    return dict(_traits(serial, seed))
+
+
+@lru_cache(maxsize=16)  # a card's traits are read twice in a row: to paint it and for its metadata
+def _traits(serial: int, seed: str) -> tuple[tuple[str, str], ...]:
     traits = {}
     for name, options in _TRAITS.items():
         digest = hashlib.sha256(f"hallmark/fuhu|{seed}|{serial}|{name}".encode()).digest()
@@ -66,7 +71,7 @@ def fuhu_traits(serial: int, seed: str = "") -> dict[str, str]:
                 break
             pick -= weight
     traits["Fur"] = _FUR_BY_RARITY[traits["Rarity"]]
-    return traits
+    return tuple(traits.items())
 
 
 def _s(*coords: float) -> list[int]:

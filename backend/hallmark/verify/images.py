@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from ..art.fingerprint import TooManyPixels, fingerprint_upload, open_upload
+from ..art.fingerprint import TooManyPixels, open_upload
 from ..db import Database
 from ..models import Drop, ItemHash
 from .fingerprints import FingerprintIndex
@@ -60,8 +60,7 @@ def match_image(db: Database, data: bytes, public_base_url: str, data_dir: Path)
     by_qr = check_photo(db, picture, public_base_url, data_dir)
     if by_qr is not None:
         return by_qr
-    card, qr = fingerprint_upload(picture)
-    scored = _FINGERPRINTS.nearest(db, card, qr, NEAR_CARD_BITS)
+    scored = _FINGERPRINTS.nearest(db, picture, NEAR_CARD_BITS)
     if not scored:
         return {"match": "none", "detail": "this picture does not look like any of the bank's collectibles"}
     scored.sort()
