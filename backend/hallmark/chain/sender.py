@@ -248,17 +248,15 @@ class Sender:
             pending = list(s.scalars(select(ChainTx).where(
                 ChainTx.status == "pending", ChainTx.chain_id == self.chain_id, ChainTx.signer == self.address)
                 .order_by(ChainTx.nonce)))
+        with self._outgoing_lock:  # the broadcaster is sending these: looked at once their sends return
+            pending = [row for row in pending if row.id not in self._outgoing]
         if not pending:
-            return []
+            return []  # nor asks the node anything: it is busy mining what the broadcaster sent
         # the nonce count first: a nonce found used here was used before the receipts below were asked for
         used = self._rpc("eth_getTransactionCount", [self.address, "latest"], parse=lambda r: int(r, 16))
         head = self._rpc("eth_blockNumber", [], parse=lambda r: int(r, 16))
         settled = []
         for row in pending:
-            with self._outgoing_lock:
-                outgoing = row.id in self._outgoing
-            if outgoing:
-                continue  # the broadcaster is sending it: looked at once its send returned
             try:
                 with self.db.session() as s:
                     attempts = list(s.scalars(select(TxAttempt).where(TxAttempt.chain_tx_id == row.id)
