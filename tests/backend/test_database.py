@@ -6,6 +6,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import pytest
@@ -19,7 +20,9 @@ from hallmark.access.keys import create_api_key
 from hallmark.access.permissions import KEY_SCOPES
 from hallmark.config import Config
 from hallmark.db import Base, Database, check_schema
+from hallmark.minting import jobs
 from hallmark.models import ApiKey, Drop, MintItem
+from hallmark.run.worker import Worker
 
 from conftest import CI_NETWORK, CI_PORT
 
@@ -175,6 +178,36 @@ def test_skip_locked_on_postgres(pg_url):
         assert two.execute(pick).scalar() == "first"
         two.rollback()
     database.engine.dispose()
+
+
+def test_a_queued_job_wakes_the_worker_on_postgres(pg_url, tmp_path, monkeypatch):
+    """The job's transaction notifies the worker as it commits (NOTIFY, which the worker LISTENs to), so the
+    node need not wait for the worker's next idle poll."""
+    monkeypatch.setenv("HALLMARK_ISSUER_KEY", "0x" + "11" * 32)
+    database = Database(pg_url)
+    database.upgrade()
+    with database.session() as s:
+        drop = Drop(slug=f"wake-{time.time_ns()}", name="Wake", symbol="WAKE", issuer_name="Bank", edition_size=10,
+                    transfer_policy="transferable", public_base_url="http://127.0.0.1", status="live",
+                    contract_address="0x" + "22" * 20, content_root="0x" + "33" * 32, rendered=10)
+        s.add(drop)
+        s.flush()
+        drop_id = drop.id
+    worker = Worker({"DATA_DIR": tmp_path, "RPC_URL": "http://127.0.0.1:9"}, database)  # never reaches a node
+    listener = threading.Thread(target=worker._listen, daemon=True)
+    listener.start()
+    try:
+        while not worker._wake.is_set():  # the listener is subscribed once a notification reaches it
+            with database.session() as s:
+                jobs.notify_queue(s)
+            worker._wake.wait(0.2)
+        worker._wake.clear()
+        jobs.create_job(database, drop_id, [(1, Account.create().address)], [])
+        assert worker._wake.wait(30)
+    finally:
+        worker.stop()
+        listener.join(10)
+        database.engine.dispose()
 
 
 def test_batch_sized_statements_are_not_prepared_on_postgres(pg_url):
