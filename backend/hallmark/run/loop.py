@@ -25,6 +25,7 @@ class LeasedLoop(ABC):
         self.lease: DbLease | None = None
         self.problem: str | None = None
         self.tick = 0.1
+        self.idle_tick: float | None = None  # the longest wait while steps find nothing to do (doubling from `tick`)
         self._stop = threading.Event()
         self._wake = threading.Event()  # work arrived: step now rather than at the end of the tick
 
@@ -48,7 +49,7 @@ class LeasedLoop(ABC):
         self._wake.set()
 
     def run(self) -> None:
-        role = None
+        role, wait = None, self.tick
         try:
             while not self._stop.is_set():
                 progressed = healthy = False
@@ -68,8 +69,12 @@ class LeasedLoop(ABC):
                     self.beat.beat(role or "standby", healthy, self.problem)
                 except Exception:
                     log.exception("%s heartbeat failed", self.kind)
-                if not progressed:
-                    self._wake.wait(self.tick if role == "active" else 1.0)
+                if progressed:
+                    wait = self.tick
+                else:  # healthy idle steps back off: each costs a few queries, which a long drop render does not need
+                    woken = self._wake.wait(wait if role == "active" else 1.0)
+                    calm = not woken and self.problem is None  # a problem is looked at again at once
+                    wait = min(2 * wait, max(self.tick, self.idle_tick or 0)) if calm else self.tick
                 self._wake.clear()
         finally:
             self._shutdown()

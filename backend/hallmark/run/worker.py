@@ -39,6 +39,9 @@ class Worker(LeasedLoop):
         super().__init__(config, db, db.is_sqlite if refuse_second is None else refuse_second)
         self.account = keys.load_issuer(config["DATA_DIR"])
         self.tick = config.get("WORKER_TICK_SECONDS", 0.05)
+        # new jobs NOTIFY (PostgreSQL) and each send wakes the loop; other work (a drop, a pause, a redemption) waits
+        # at most this long once the worker has been idle a while
+        self.idle_tick = 0.4
         self._wired = None  # (sender, queue, builder, record, w3) once the chain answered
         self._chain_checked = 0.0
         self._listener: threading.Thread | None = None
