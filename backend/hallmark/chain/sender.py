@@ -33,6 +33,7 @@ from ..models import ChainTx, TxAttempt, utcnow
 
 log = logging.getLogger(__name__)
 TRANSIENT = (RequestsConnectionError, Timeout, ConnectionError, TimeoutError)
+NODE_READ_SECONDS = 1.0  # how long a nonce or fee read from the node is used again while signing
 
 
 class NodeUnavailable(Exception):
@@ -111,6 +112,7 @@ class Sender:
         self._outgoing: set[int] = set()  # stored transactions queued for or being sent by the broadcaster thread
         self._outgoing_lock = threading.Lock()
         self._broadcaster: threading.Thread | None = None
+        self._node_reads: dict[str, tuple[float, object]] = {}  # what `_fresh` read from the node, and when
         self.on_sent = lambda: None  # called by the broadcaster after each send: its receipt may be there to read
 
     @property
@@ -143,7 +145,8 @@ class Sender:
         chain_id = self.chain_id
         stored_next = s.scalar(select(func.max(ChainTx.nonce) + 1).where(
             ChainTx.chain_id == chain_id, ChainTx.signer == self.address)) or 0
-        on_chain = self._rpc("eth_getTransactionCount", [self.address, "pending"], parse=lambda r: int(r, 16))
+        on_chain = self._fresh("nonce", lambda: self._rpc("eth_getTransactionCount", [self.address, "pending"],
+                                                       parse=lambda r: int(r, 16)))
         row = ChainTx(purpose=purpose, chain_id=chain_id, signer=self.address, nonce=max(stored_next, on_chain),
                       to_address=Web3.to_checksum_address(to), data=data, gas=gas, value=value, tx_hash="",
                       audit_id=audit_id)
@@ -153,9 +156,21 @@ class Sender:
         _record(s, row, "sent")
         return row
 
+    def _fresh(self, what: str, read):
+        """`read()` from the node, or its answer from less than NODE_READ_SECONDS ago. A node that mines as it
+        accepts (Ganache) answers only between blocks: reading the nonce and the fee for every batch held each
+        signature back until the block in progress was mined, and the node idled while the batch was signed. The
+        nonce signed is the larger of the stored and the node's, so a recent read only matters if something else
+        signed with this key meanwhile, which one owner per key rules out (and the confirmer settles as before)."""
+        at, value = self._node_reads.get(what, (float("-inf"), None))
+        if time.monotonic() - at > NODE_READ_SECONDS:
+            value = read()
+            self._node_reads[what] = (time.monotonic(), value)
+        return value
+
     def fees(self) -> tuple[int, int]:
         """(max fee, priority fee) per gas for a transaction signed now: room for the base fee to double."""
-        block = self._rpc("eth_getBlockByNumber", ["latest", False])
+        block = self._fresh("block", lambda: self._rpc("eth_getBlockByNumber", ["latest", False]))
         base_fee = int(block.get("baseFeePerGas") or "0x0", 16)
         priority = self.priority_fee_wei
         return min(2 * base_fee + priority, self.max_fee_wei), priority

@@ -16,7 +16,8 @@ import uuid
 from datetime import timedelta
 
 from eth_utils import keccak
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Integer, any_, bindparam, func, literal, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from ..access import audit
 from ..chain.sender import Sender, Settled
@@ -91,7 +92,7 @@ class MintQueue:
                 row = self.sender.sign(s, f"{PURPOSE}{drop_id}:{uuid.uuid4().hex}", drop.contract_address,
                                        airdrop_calldata([i.recipient for i in items]),
                                        batch_limit(len(items)))
-                s.execute(update(MintItem).where(MintItem.id.in_([i.id for i in items]))
+                s.execute(update(MintItem).where(_among(s, MintItem.id, [i.id for i in items]))
                           .values(status="sending", tx_id=row.id, error=None))
                 return row.id
         return None
@@ -199,6 +200,14 @@ def _mark_each(s, items, minted: list[tuple[str, int]], tx_hash: str) -> None:
     if failed:
         s.execute(update(MintItem).where(MintItem.id.in_(failed)).values(
             status="failed", error=f"transaction {tx_hash} minted no token to this recipient"))
+
+
+def _among(s, column, ids: list[int]):
+    """`column IN ids`. On PostgreSQL one array parameter instead: the statement's text is the same for every batch,
+    so it is prepared once with a small plan, where each 1,200-id IN list left 1.4 MB of plans in the connection."""
+    if s.get_bind().dialect.name == "postgresql":
+        return column == any_(literal(ids, ARRAY(Integer)))
+    return column.in_(ids)
 
 
 def airdrop_calldata(recipients: list[str]) -> bytes:
