@@ -1,16 +1,17 @@
 """Perceptual fingerprints of cards, to recognise altered copies and screenshots of an item.
 
-Two 256-bit hashes: a pHash of the whole card (what it looks like) and an average hash of its QR tile (which
+Two 256-bit hashes: a pHash of the card (what it looks like) and an average hash of its QR tile (which
 item it is: items of one drop with the same traits differ mostly there). 64-bit hashes could not tell such
 items apart once re-encoded; 256-bit ones can (measured: the right item at distance 4, the next at 36).
 
 Method 1 (drops rendered with versions 1 to 3) hashes the whole card, shrunk to 256 px and resized again to 64 by
-pHash with Lanczos: 2.2 ms a card. Method 2 (render version 4 on) hashes the art area alone, box-filtered straight to
-pHash's 64 px input: 0.5 ms, which counts at 100,000 cards, and it tells items apart where method 1 could not. The
-panel and frame every card shares dominated method 1's hash: a card whose QR tile was scratched off came nearer to
-other drops' cards than to its own (measured: 4 of 40 such pictures found their card among 600 others by method 1,
-32 by method 2, the other 8 tied with cards of the same traits). A drop's stored fingerprints and an upload's are
-always taken by the same method, so an upload is fingerprinted once per method in use.
+pHash with Lanczos: 2.5 ms a card. Method 2 (render version 4 on) hashes the art area alone, box-filtered straight
+to pHash's 64 px input: 1.1 ms (both with the QR tile hash, one process, quiet machine), which counts at 100,000
+cards, and it tells items apart where method 1 could not. The panel and frame every card shares dominated method 1's
+hash: a card whose QR tile was scratched off came nearer to other drops' cards than to its own (measured: 4 of 40
+such pictures found their card among 600 others by method 1, 32 by method 2, the other 8 tied with cards of the same
+traits). A drop's stored fingerprints and an upload's are always taken by the same method, so an upload is
+fingerprinted once per method in use.
 """
 from __future__ import annotations
 
