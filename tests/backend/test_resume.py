@@ -110,6 +110,11 @@ def test_job_resumes_after_restart_without_minting_twice(app_for, data, crash_po
         with first.extensions["hallmark.db"].session() as s:
             assert s.scalar(select(ChainTx.status).where(ChainTx.purpose.like("mint:%")).order_by(
                 ChainTx.id.desc())) == "mined"
+        # a node that no longer has the receipt (a reorg, a pruned node): nothing decided, and no progress either,
+        # so the worker's loop waits before asking again instead of spinning
+        sender.receipt = lambda tx_hash: None
+        assert queue.recover() is False
+        del sender.receipt
     with first.extensions["hallmark.db"].session() as s:
         assert s.scalar(select(func.count()).select_from(MintItem).where(MintItem.status == "sending")) == 10
         assert s.scalar(select(func.count()).select_from(ChainTx).where(ChainTx.purpose.like("mint:%"))) == 2

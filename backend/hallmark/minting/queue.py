@@ -121,11 +121,13 @@ class MintQueue:
 
     def recover(self) -> bool:
         """Settle batches the sender has decided whose items still wait in `sending`: the sender records a decision
-        before this queue hears of it, so a crash in between leaves them here. True when there were any."""
+        before this queue hears of it, so a crash in between leaves them here. True when one was settled (a batch
+        whose receipt the node does not have is not progress: the worker waits before asking again)."""
         with self.db.session() as s:
             orphans = s.execute(select(ChainTx.id, ChainTx.purpose, ChainTx.tx_hash, ChainTx.status).where(
                 ChainTx.status != "pending",
                 ChainTx.id.in_(select(MintItem.tx_id).where(MintItem.status == "sending")))).all()
+        settled = False
         for tx_id, purpose, tx_hash, status in orphans:
             receipt = None  # replaced: its nonce went to another transaction
             if status != "replaced":
@@ -134,8 +136,8 @@ class MintQueue:
                     continue  # recorded as mined, yet the node has no receipt now: decide nothing
             log.warning("settling batch %s (%s), recorded as %s but not settled before", tx_id, purpose, status)
             self.settle(Settled(tx_id, purpose, receipt))
-        return bool(orphans)
-
+            settled = True
+        return settled
 
 
 def _count_into_jobs(s, items) -> list[int]:
