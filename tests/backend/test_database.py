@@ -20,7 +20,7 @@ from hallmark.access.keys import create_api_key
 from hallmark.access.permissions import KEY_SCOPES
 from hallmark.config import Config
 from hallmark.db import Base, Database, check_schema
-from hallmark.minting import jobs
+from hallmark.minting import jobs, wake
 from hallmark.models import ApiKey, Drop, MintItem
 from hallmark.run.worker import Worker
 
@@ -199,7 +199,7 @@ def test_a_queued_job_wakes_the_worker_on_postgres(pg_url, tmp_path, monkeypatch
     try:
         while not worker._wake.is_set():  # the listener is subscribed once a notification reaches it
             with database.session() as s:
-                jobs.notify_queue(s)
+                wake.notify_queue(s)
             worker._wake.wait(0.2)
         worker._wake.clear()
         jobs.create_job(database, drop_id, [(1, Account.create().address)], [])

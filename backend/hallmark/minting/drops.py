@@ -11,6 +11,7 @@ from ..art.content import DropContent, collection_salt
 from ..art.render import RENDER_VERSION, render_preview
 from ..security.files import write_private
 from ..models import Drop, ItemHash, MintItem
+from .wake import notify_queue
 
 # the card shows a contract fingerprint: a drop not created yet has no collection, so it shows this one
 PLACEHOLDER_CONTRACT = "0x" + "0" * 40
@@ -106,6 +107,7 @@ class DropService:
             raise DropError(str(exc), 422, "base_image" if "base_image" in str(exc) else "artwork") from None
         with self.db.session() as s:
             s.add(drop)
+            notify_queue(s)  # the worker starts rendering it now, not at its next idle poll
         return drop
 
     def tree(self, drop_id: int) -> ContentTree:

@@ -4,14 +4,14 @@ from __future__ import annotations
 import csv
 import io
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select
 
 from ..models import AirdropJob, ChainTx, Drop, MintItem, iso_utc, utcnow
 from ..inputs import AddressError, checked_address
 from .drops import DropError
+from .wake import notify_queue
 
 MAX_ROWS = 100_000
-QUEUE_CHANNEL = "hallmark_mint_queue"
 MAX_CELL = 200  # characters: an address has 42; csv's own limit (128 KB) would raise, a 500
 
 
@@ -122,13 +122,6 @@ def _insert_items(s, good: list[tuple[int, str]], common: dict, others: list[dic
         copy.write("".join([f"{line}\t{address}\t{fixed}\n" for line, address in good]))
         for row in others:
             copy.write_row([row["row_no"], row["recipient"]] + [row[c] for c in columns])
-
-
-def notify_queue(s) -> None:
-    """Wake the worker as this transaction commits (PostgreSQL: NOTIFY, delivered only on commit; it LISTENs),
-    instead of at its next idle poll. SQLite has no such thing: the worker polls."""
-    if s.get_bind().dialect.name == "postgresql":
-        s.execute(text(f"NOTIFY {QUEUE_CHANNEL}"))
 
 
 def queue_single(db, drop_id: int, recipient: str, request_ref: str | None = None, audit_id: int | None = None) -> int:

@@ -19,7 +19,7 @@ from ..chain.sender import NodeUnavailable, Sender
 from ..db import Database
 from ..minting.builder import DropBuilder
 from ..minting.custody import CustodyService
-from ..minting import jobs
+from ..minting import wake
 from ..minting.drops import DropService
 from ..minting.queue import MintQueue
 from ..minting.redemptions import Redeemer
@@ -62,7 +62,7 @@ class Worker(LeasedLoop):
         while not self._stop.is_set():
             try:
                 with psycopg.connect(dsn, autocommit=True) as conn:
-                    conn.execute(f"LISTEN {jobs.QUEUE_CHANNEL}")
+                    conn.execute(f"LISTEN {wake.QUEUE_CHANNEL}")
                     while not self._stop.is_set():
                         for _ in conn.notifies(timeout=1.0, stop_after=1):
                             self.wake()
