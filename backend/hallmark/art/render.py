@@ -178,9 +178,12 @@ def _draw_badge(d: ImageDraw.ImageDraw, rarity: str, language: str, version: int
         label, font, at = rarity.upper(), _font(15), (38, 33)
     else:  # the badge's middle at y 40, like version 1's
         label, font, at = LABELS[language][rarity], card_font(15), (38, 40)
-    w = font.getlength(label)
-    d.rounded_rectangle((26, 26, 26 + w + 24, 54), radius=14, fill=_PANEL, outline=accent, width=2)
+    d.rounded_rectangle(_badge_box(font.getlength(label)), radius=14, fill=_PANEL, outline=accent, width=2)
     d.text(at, label, font=font, fill=accent, anchor=None if version == 1 else "lm")
+
+
+def _badge_box(label_width: float) -> tuple[float, float, float, float]:
+    return 26, 26, 26 + label_width + 24, 54
 
 
 @lru_cache(maxsize=32)
@@ -189,10 +192,10 @@ def _badge(rarity: str, language: str) -> tuple[Image.Image, Image.Image, tuple[
     same pixels instead of laying out and rasterising its label on every card."""
     card, shape = Image.new("RGB", (CARD, CARD)), Image.new("L", (CARD, CARD), 0)
     _draw_badge(ImageDraw.Draw(card), rarity, language, 2)
-    w = card_font(15).getlength(LABELS[language][rarity])
-    ImageDraw.Draw(shape).rounded_rectangle((26, 26, 26 + w + 24, 54), radius=14, fill=255, outline=255, width=2)
-    box = shape.getbbox()
-    return card.crop(box), shape.crop(box), box[:2]
+    box = _badge_box(card_font(15).getlength(LABELS[language][rarity]))
+    ImageDraw.Draw(shape).rounded_rectangle(box, radius=14, fill=255, outline=255, width=2)
+    bounds = shape.getbbox()
+    return card.crop(bounds), shape.crop(bounds), bounds[:2]
 
 def _panel_text_v1(d: ImageDraw.ImageDraw, spec: ItemSpec, accent: tuple) -> None:
     for y, text, size, colour in (

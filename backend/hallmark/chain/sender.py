@@ -113,7 +113,7 @@ class Sender:
         self._outgoing_lock = threading.Lock()
         self._broadcaster: threading.Thread | None = None
         self._node_reads: dict[str, tuple[float, object]] = {}  # what `_fresh` read from the node, and when
-        self.on_sent = lambda: None  # called by the broadcaster after each send: its receipt may be there to read
+        self.on_sent = lambda: None  # called after each send returns: its receipt may be there to read
 
     @property
     def address(self) -> str:
@@ -192,6 +192,12 @@ class Sender:
     def broadcast(self, tx_id: int) -> str:
         """Send the newest attempt of a stored transaction. Returns how the node answered ("sent", "known",
         "nonce_used", "underpriced", ...); raises NodeUnavailable when it did not answer at all."""
+        try:
+            return self._broadcast(tx_id)
+        finally:
+            self.on_sent()
+
+    def _broadcast(self, tx_id: int) -> str:
         with self.db.session() as s:
             attempt = s.scalar(select(TxAttempt).where(TxAttempt.chain_tx_id == tx_id).order_by(TxAttempt.id.desc()))
             return self._send(s, attempt)
@@ -222,7 +228,7 @@ class Sender:
         while True:
             tx_id = self._outbox.get()
             try:
-                self.broadcast(tx_id)
+                self._broadcast(tx_id)
             except NodeUnavailable as exc:
                 log.info("broadcast of transaction %s deferred to the confirmer: %s", tx_id, exc)
             except Exception:
@@ -230,7 +236,7 @@ class Sender:
             finally:
                 with self._outgoing_lock:
                     self._outgoing.discard(tx_id)
-                self.on_sent()
+                self.on_sent()  # once it is no longer outgoing, so the woken confirmer looks at it
 
     def _send(self, s: Session, attempt: TxAttempt) -> str:
         try:
@@ -348,6 +354,19 @@ class Sender:
             time.sleep(0.1)
 
     # ------------------------------------------------------------------ node access
+
+    def decided(self, rows) -> Iterator[Settled]:
+        """The outcomes of transactions recorded as decided, as `poll` handed them out, for consumers that crashed
+        before settling them: (id, purpose, hash, status) rows. A replaced one has no receipt; one recorded as
+        mined whose receipt the node no longer has is skipped (decide nothing); NodeUnavailable when it does not
+        answer."""
+        for tx_id, purpose, tx_hash, status in rows:
+            receipt = None  # replaced: its nonce went to another transaction
+            if status != "replaced":
+                receipt = self.receipt(tx_hash)
+                if receipt is None:
+                    continue
+            yield Settled(tx_id, purpose, receipt)
 
     def receipt(self, tx_hash: str) -> Receipt | None:
         """The receipt the node has for `tx_hash`, or None; NodeUnavailable when it does not answer."""

@@ -104,7 +104,6 @@ class DropBuilder:
                 s.get(Drop, drop_id).create_tx_id = row.id
                 tx_id = row.id
             self.sender.broadcast(tx_id)
-            self.sender.on_sent()  # the worker's loop reads the receipt now, not after its idle wait
             row = self.sender.wait(tx_id, DEPLOY_TIMEOUT)
             if row.status != "mined":
                 raise DropError(f"creating the collection: transaction {row.tx_hash} is {row.status}")

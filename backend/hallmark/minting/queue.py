@@ -128,14 +128,9 @@ class MintQueue:
                 ChainTx.status != "pending",
                 ChainTx.id.in_(select(MintItem.tx_id).where(MintItem.status == "sending")))).all()
         settled = False
-        for tx_id, purpose, tx_hash, status in orphans:
-            receipt = None  # replaced: its nonce went to another transaction
-            if status != "replaced":
-                receipt = self.sender.receipt(tx_hash)
-                if receipt is None:
-                    continue  # recorded as mined, yet the node has no receipt now: decide nothing
-            log.warning("settling batch %s (%s), recorded as %s but not settled before", tx_id, purpose, status)
-            self.settle(Settled(tx_id, purpose, receipt))
+        for done in self.sender.decided(orphans):
+            log.warning("settling batch %s (%s), decided but not settled before", done.tx_id, done.purpose)
+            self.settle(done)
             settled = True
         return settled
 

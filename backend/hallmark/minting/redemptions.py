@@ -149,13 +149,8 @@ class Redeemer:
                                      .join(Redemption, Redemption.tx_id == ChainTx.id)
                                      .where(Redemption.status == "sending", ChainTx.status != "pending")))
         settled = False
-        for tx_id, purpose, tx_hash, tx_status in orphans:
-            receipt = None  # replaced: its nonce went to another transaction
-            if tx_status != "replaced":
-                receipt = self.sender.receipt(tx_hash)
-                if receipt is None:
-                    continue  # recorded as mined, yet the node has no receipt now: decide nothing
-            self.settle(Settled(tx_id, purpose, receipt))
+        for done in self.sender.decided(orphans):
+            self.settle(done)
             settled = True
         with self.db.session() as s:
             queued = list(s.execute(select(Redemption.id, Redemption.token_id, Drop.contract_address)
