@@ -12,6 +12,8 @@ its QR code comes from zxing-cpp's encoder (segno's pure-Python mask search took
 is deflated by ISA-L at level 1 (1.2 ms against zlib's 6-8 ms, 15% larger). Versions 1 and 2 keep their paths.
 Version 4 draws the same bytes as version 3 (both now paste the badge from a cache and take the QR tile scaled by the
 encoder: pixel for pixel what drawing them gave); what differs is how its items are fingerprinted (art.fingerprint).
+Versions 3 and 4 now also paste everything around the art from a per-drop cache and compose the serial line from cached
+glyphs: still the same bytes (tests/backend/test_render_shortcuts.py draws cards step by step to compare).
 """
 
 from __future__ import annotations
@@ -131,44 +133,85 @@ def _validate(spec: ItemSpec) -> None:
 
 def _render_card(spec: ItemSpec) -> Image.Image:
     _validate(spec)
+    if spec.render_version >= 3:
+        return _render_card_v3(spec)
     card = Image.new("RGB", (CARD, CARD), _PANEL)
     d = ImageDraw.Draw(card)
     if spec.artwork == "fuhu":
         traits = fuhu_traits(spec.serial, spec.seed)
         accent = RARITY_COLOURS[traits["Rarity"]]
         paint_fuhu(card, ART_BOX, traits)
-        if spec.render_version >= 3:
-            badge, mask, at = _badge(traits["Rarity"], spec.language)
-            card.paste(badge, at, mask)
-        else:
-            _draw_badge(d, traits["Rarity"], spec.language, spec.render_version)
+        _draw_badge(d, traits["Rarity"], spec.language, spec.render_version)
     else:
         accent = _IMAGE_ACCENT
         card.paste(_fitted_base(spec.base_image, (ART_BOX[2] - ART_BOX[0], ART_BOX[3] - ART_BOX[1])), ART_BOX[:2])
-
-    # Frame in the accent colour, with a thin dark inner line to separate it from the art.
-    d.rectangle((0, 0, CARD - 1, CARD - 1), outline=accent, width=ART_BOX[0])
-    d.rectangle((ART_BOX[0], ART_BOX[1], ART_BOX[2] - 1, PANEL_BOX[3] - 1), outline=_PANEL, width=2)
-    d.line((ART_BOX[0], PANEL_BOX[1], ART_BOX[2] - 1, PANEL_BOX[1]), fill=accent, width=2)
-
+    _frame(d, accent, _PANEL)
     if spec.render_version == 1:
         _panel_text_v1(d, spec, accent)
-    elif spec.render_version == 2:
+    else:
         for line in _lines_v2(spec, accent):
             _draw_line(d, *line)
-    else:  # the lines every card of the drop shares are drawn once
-        card.paste(_fixed_lines(spec.drop_name, spec.issuer, spec.language, spec.contract_address), _TEXT_AREA[:2])
-        _draw_line(d, *_lines_v2(spec, accent)[2])
-
     d.rounded_rectangle(QR_BOX, radius=6, fill=(255, 255, 255))
-    if spec.render_version >= 3:
-        qr, at = _qr_symbol(spec.verify_url, QR_BOX[2] - QR_BOX[0])
-        card.paste(qr, (QR_BOX[0] + at, QR_BOX[1] + at))
-    else:
-        qr = _qr_image(spec.verify_url, QR_BOX[2] - QR_BOX[0], spec.render_version)
-        card.paste(qr, (QR_BOX[0] + (QR_BOX[2] - QR_BOX[0] - qr.width) // 2,
-                        QR_BOX[1] + (QR_BOX[3] - QR_BOX[1] - qr.height) // 2))
+    qr = _qr_image(spec.verify_url, QR_BOX[2] - QR_BOX[0])
+    card.paste(qr, (QR_BOX[0] + (QR_BOX[2] - QR_BOX[0] - qr.width) // 2,
+                    QR_BOX[1] + (QR_BOX[3] - QR_BOX[1] - qr.height) // 2))
     return card
+
+
+def _render_card_v3(spec: ItemSpec) -> Image.Image:
+    """Versions 3 on: the art, then everything around it pasted from the drop's cached frame (see _frame_strips),
+    then the serial line and the QR symbol, the only parts that differ between cards of one rarity."""
+    card = Image.new("RGB", (CARD, CARD), _PANEL)
+    if spec.artwork == "fuhu":
+        traits = fuhu_traits(spec.serial, spec.seed)
+        accent = RARITY_COLOURS[traits["Rarity"]]
+        paint_fuhu(card, ART_BOX, traits)
+        badge, mask, at = _badge(traits["Rarity"], spec.language)
+        card.paste(badge, at, mask)
+    else:
+        accent = _IMAGE_ACCENT
+        card.paste(_fitted_base(spec.base_image, (ART_BOX[2] - ART_BOX[0], ART_BOX[3] - ART_BOX[1])), ART_BOX[:2])
+    for strip, at in _frame_strips(spec.drop_name, spec.issuer, spec.language, spec.contract_address, accent):
+        card.paste(strip, at)
+    _draw_serial(card, *_lines_v2(spec, accent)[2])
+    qr, at = _qr_symbol(spec.verify_url, QR_BOX[2] - QR_BOX[0])
+    card.paste(qr, (QR_BOX[0] + at, QR_BOX[1] + at))
+    return card
+
+
+def _frame(d: ImageDraw.ImageDraw, accent, inner) -> None:
+    """The frame in the accent colour, with a thin dark inner line to separate it from the art."""
+    d.rectangle((0, 0, CARD - 1, CARD - 1), outline=accent, width=ART_BOX[0])
+    d.rectangle((ART_BOX[0], ART_BOX[1], ART_BOX[2] - 1, PANEL_BOX[3] - 1), outline=inner, width=2)
+    d.line((ART_BOX[0], PANEL_BOX[1], ART_BOX[2] - 1, PANEL_BOX[1]), fill=accent, width=2)
+
+
+@lru_cache(maxsize=1)
+def _art_window() -> tuple[int, int, int, int]:
+    """The part of ART_BOX that the frame does not draw over: the only pixels of a card the art decides."""
+    seen = Image.new("L", (CARD, CARD), 0)
+    seen.paste(255, ART_BOX)
+    _frame(ImageDraw.Draw(seen), 0, 0)
+    box = seen.getbbox()
+    if seen.crop(box).getextrema() != (255, 255):
+        raise RuntimeError("the art's visible part is not a rectangle")
+    return box
+
+
+@lru_cache(maxsize=16)  # a drop's four rarities (or its one uploaded artwork): four ~1 MB cards
+def _frame_strips(name: str, issuer: str, language: str, contract: str,
+                  accent: tuple) -> tuple[tuple[Image.Image, tuple[int, int]], ...]:
+    """Everything of a version 3 card outside the art's window (frame, panel, fixed lines, the QR's white tile) as
+    four strips and where they go: drawn once per drop and rarity, pasted on each card over whatever the art spilled
+    onto the frame, which is what drawing the frame over the art gave."""
+    card = Image.new("RGB", (CARD, CARD), _PANEL)
+    d = ImageDraw.Draw(card)
+    _frame(d, accent, _PANEL)
+    card.paste(_fixed_lines(name, issuer, language, contract), _TEXT_AREA[:2])
+    d.rounded_rectangle(QR_BOX, radius=6, fill=(255, 255, 255))  # right of the serial line, which is drawn later
+    x0, y0, x1, y1 = _art_window()
+    boxes = ((0, 0, CARD, y0), (0, y1, CARD, CARD), (0, y0, x0, y1), (x1, y0, CARD, y1))
+    return tuple((card.crop(box), box[:2]) for box in boxes)
 
 
 def _draw_badge(d: ImageDraw.ImageDraw, rarity: str, language: str, version: int) -> None:
@@ -225,6 +268,40 @@ def _draw_line(d: ImageDraw.ImageDraw, y: int, text: str, size: int, colour: tup
     d.text((_TEXT_X - origin[0], y - origin[1]), fitted, font=font, fill=colour, anchor="ls")
 
 
+def _draw_serial(card: Image.Image, y: int, text: str, size: int, colour: tuple) -> None:
+    """_draw_line's pixels, from cached glyphs: FreeType rasterising the whole line took 0.4 ms a card. The same bytes
+    while every glyph's advance is a whole pixel (the card font's digits, space, slash and labels at the serial's
+    size): each glyph then lands at its pen position as in Pillow's BASIC layout, which keeps the brighter of two
+    overlapping glyphs' pixels, as np.maximum does. Any other line, or one that needs shrinking, is drawn by Pillow."""
+    glyphs = [_glyph(size, ch) for ch in text]
+    if sum(advance for *_, advance in glyphs) > _TEXT_MAX_W or any(a != int(a) for *_, a in glyphs):
+        _draw_line(ImageDraw.Draw(card), y, text, size, colour)
+        return
+    placed, pen = [], 0
+    for mask, (left, top), advance in glyphs:
+        if mask.size:
+            placed.append((mask, pen + left, top))
+        pen += int(advance)
+    x0, y0 = min(x for _, x, _ in placed), min(t for *_, t in placed)
+    line = np.zeros((max(t + m.shape[0] for m, _, t in placed) - y0, max(x + m.shape[1] for m, x, _ in placed) - x0),
+                    np.uint8)
+    for mask, x, top in placed:
+        under = line[top - y0:top - y0 + mask.shape[0], x - x0:x - x0 + mask.shape[1]]
+        np.maximum(under, mask, out=under)
+    card.paste(colour, (_TEXT_X + x0, y + y0), Image.fromarray(line, "L"))  # the blend d.text does with its mask
+
+
+@lru_cache(maxsize=256)
+def _glyph(size: int, ch: str) -> tuple[np.ndarray, tuple[int, int], float]:
+    """A character of the card font drawn white on black (its coverage), its top-left from the baseline origin, and
+    its advance."""
+    font = card_font(size)
+    left, top, right, bottom = font.getbbox(ch, anchor="ls")
+    ink = Image.new("L", (right - left, bottom - top), 0)
+    ImageDraw.Draw(ink).text((-left, -top), ch, font=font, fill=255, anchor="ls")
+    return np.asarray(ink), (left, top), font.getlength(ch)
+
+
 @lru_cache(maxsize=8)
 def _fixed_lines(name: str, issuer: str, language: str, contract: str) -> Image.Image:
     """The text area with the name, issuer and contract lines (render version 3): the same on every card of a drop."""
@@ -258,18 +335,11 @@ def _fit(text: str, size: int, max_width: int,
     return text, font
 
 
-def _qr_modules(url: str, version: int) -> Image.Image:
-    """The QR symbol, one pixel a module, black on white, no quiet zone."""
-    if version >= 3:
-        symbol = zxingcpp.create_barcode(url, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
-        return Image.fromarray(np.asarray(symbol.to_image(scale=1, add_quiet_zones=False)), "L")
+def _qr_image(url: str, box: int) -> Image.Image:
+    """Versions 1 and 2: segno's QR symbol, one pixel a module, with a white border, scaled to fit the tile."""
     qr = segno.make(url, error="m", micro=False)
     n = len(qr.matrix)
-    return Image.frombytes("L", (n, n), bytes(0 if v else 255 for row in qr.matrix for v in row))
-
-
-def _qr_image(url: str, box: int, version: int) -> Image.Image:
-    modules = _qr_modules(url, version)
+    modules = Image.frombytes("L", (n, n), bytes(0 if v else 255 for row in qr.matrix for v in row))
     border = 2  # the white tile around it adds to the quiet zone
     scale = box // (modules.width + 2 * border)
     if scale < 2:
@@ -279,15 +349,17 @@ def _qr_image(url: str, box: int, version: int) -> Image.Image:
 
 
 def _qr_symbol(url: str, box: int) -> tuple[Image.Image, int]:
-    """Versions 3 and 4: _qr_image's modules without its white border, which lies on the white tile anyway, scaled in the
-    encoder (the same pixels, without three image copies); and their offset in the tile."""
+    """Versions 3 on: zxing-cpp's QR symbol without _qr_image's white border, which lies on the white tile anyway, each
+    module repeated `scale` times (the same pixels as scaling it in the encoder or with Image.NEAREST); and its offset
+    in the tile."""
     symbol = zxingcpp.create_barcode(url, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
-    n = np.asarray(symbol.to_image(scale=1, add_quiet_zones=False)).shape[0]
+    modules = np.asarray(symbol.to_image(scale=1, add_quiet_zones=False))
+    n = modules.shape[0]
     scale = box // (n + 4)
     if scale < 2:
         raise ValueError("verify_url is too long to encode as a scannable QR code on the card")
-    modules = Image.fromarray(np.asarray(symbol.to_image(scale=scale, add_quiet_zones=False)), "L")
-    return modules, (box - (n + 4) * scale) // 2 + 2 * scale
+    scaled = Image.fromarray(np.ascontiguousarray(modules.repeat(scale, 0).repeat(scale, 1)), "L")
+    return scaled, (box - (n + 4) * scale) // 2 + 2 * scale
 
 
 @lru_cache(maxsize=4)
