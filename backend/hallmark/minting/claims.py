@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from ..models import ChainTx, Claim, ClaimCode, Drop, MintItem, iso_utc, utcnow
 from .custody import CustodyError, CustodyService
 from .drops import DropError
-from .jobs import remaining_supply
+from .jobs import remaining_supply, unqueued_to
 
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I: codes are read off paper and typed in
 GROUPS, GROUP_LEN = 3, 4
@@ -156,7 +156,7 @@ class ClaimService:
         # every live item to this wallet counts, whatever its source (airdrop, single mint or claim)
         held = 0 if wallet is None else s.scalar(select(func.count()).select_from(MintItem).where(
             MintItem.drop_id == drop.id, MintItem.recipient == wallet,
-            MintItem.status.in_(("queued", "sending", "minted"))))
+            MintItem.status.in_(("queued", "sending", "minted")))) + unqueued_to(s, drop.id, wallet)
         if held >= drop.per_wallet_limit:
             raise DropError(f"this wallet already has the drop's limit of {drop.per_wallet_limit} per wallet",
                             409, recipient_field)

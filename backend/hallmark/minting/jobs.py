@@ -1,10 +1,16 @@
-"""Airdrop jobs and single mints: rows become queued mint items, the mint worker sends them."""
+"""Airdrop jobs and single mints: rows become queued mint items, the mint worker sends them.
+
+A job's valid rows are stored on its row in one short transaction (the request is answered at once) and queued
+as mint items by the worker, a batch's worth at a time as it signs (`expand`): its first transaction goes out
+within milliseconds and the rest are queued while the node mines. Until queued they count in the drop's supply
+(`remaining_supply`) and in each wallet's holdings (`unqueued_to`); `pending` and the rows it leaves change in
+one transaction, so a crash at any point neither loses nor repeats a row."""
 from __future__ import annotations
 
 import csv
 import io
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from ..models import AirdropJob, ChainTx, Drop, MintItem, iso_utc, utcnow
 from ..inputs import AddressError, checked_address
@@ -13,6 +19,9 @@ from .wake import notify_queue
 
 MAX_ROWS = 100_000
 MAX_CELL = 200  # characters: an address has 42; csv's own limit (128 KB) would raise, a 500
+# a row not yet queued, in AirdropJob.recipients: its number (6 digits: at most MAX_ROWS + 1), a tab, its checksum
+# address, a newline. Fixed width, so the rows from the k-th on are a substring, read without parsing the rest
+LINE = 50
 
 
 def parse_recipients(text: str) -> tuple[list[tuple[int, str]], list[dict]]:
@@ -62,7 +71,50 @@ def check_recipients(cells) -> tuple[list[tuple[int, str]], list[dict]]:
 def remaining_supply(session, drop: Drop) -> int:
     taken = session.scalar(select(func.count()).select_from(MintItem).where(
         MintItem.drop_id == drop.id, MintItem.status.in_(("queued", "sending", "minted"))))
-    return drop.edition_size - taken
+    return drop.edition_size - taken - unqueued(session, drop.id)
+
+
+def unqueued(s, drop_id: int) -> int:
+    """The drop's airdrop rows not yet queued as mint items."""
+    return s.scalar(select(func.coalesce(func.sum(AirdropJob.pending), 0)).where(
+        AirdropJob.pending > 0, AirdropJob.drop_id == drop_id))
+
+
+def _rest():
+    """A job's rows not yet queued: the tail of its recipients text."""
+    r = AirdropJob.recipients
+    return func.substr(r, func.length(r) - AirdropJob.pending * LINE + 1)
+
+
+def unqueued_to(s, drop_id: int, wallet: str) -> int:
+    """How many of the drop's airdrop rows not yet queued go to `wallet` (a checksum address, as stored)."""
+    rest = _rest()
+    removed = func.length(rest) - func.length(func.replace(rest, wallet, ""))  # the characters of its occurrences
+    return s.scalar(select(func.coalesce(func.sum(removed), 0)).where(
+        AirdropJob.pending > 0, AirdropJob.drop_id == drop_id)) // len(wallet)
+
+
+def expand(s, drop_id: int, n: int) -> int:
+    """Queue up to `n` of the drop's rows not yet queued, oldest job first, in the caller's transaction (which
+    holds the drop's row lock, as every writer of its supply does); returns how many."""
+    added = 0
+    jobs = s.execute(select(AirdropJob.id, AirdropJob.pending, AirdropJob.audit_id, AirdropJob.created_at)
+                     .where(AirdropJob.pending > 0, AirdropJob.drop_id == drop_id)
+                     .order_by(AirdropJob.id).with_for_update()).all()
+    for job in jobs:
+        if added >= n:
+            break
+        take = min(job.pending, n - added)
+        text = s.scalar(select(func.substr(_rest(), 1, take * LINE)).where(AirdropJob.id == job.id))
+        rows = [(int(text[i:i + 6]), text[i + 7:i + LINE - 1]) for i in range(0, len(text), LINE)]
+        common = {"drop_id": drop_id, "source": "airdrop", "job_id": job.id, "status": "queued",
+                  "audit_id": job.audit_id, "created_at": job.created_at}
+        _insert_items(s, rows, common)
+        left = job.pending - take
+        s.execute(update(AirdropJob).where(AirdropJob.id == job.id).values(
+            pending=left, **({} if left else {"recipients": None})))
+        added += take
+    return added
 
 
 def live_drop(session, drop_id: int) -> Drop:
@@ -89,39 +141,40 @@ def create_job(db, drop_id: int, good: list[tuple[int, str]], bad: list[dict], r
         remaining = remaining_supply(s, drop)
         if len(good) > remaining:
             raise DropError(f"{len(good)} recipients but only {remaining} items of the drop remain", 409, "recipients")
-        job = AirdropJob(drop_id=drop_id, total=len(good) + len(bad), failed=len(bad), started_at=utcnow(),
-                         request_ref=request_ref, audit_id=audit_id)
+        now = utcnow()
+        job = AirdropJob(drop_id=drop_id, total=len(good) + len(bad), failed=len(bad), started_at=now,
+                         request_ref=request_ref, audit_id=audit_id, created_at=now, pending=len(good),
+                         recipients="".join([f"{line:06d}\t{address}\n" for line, address in good]) or None)
         s.add(job)
         s.flush()
-        now = utcnow()
-        rows = [{"drop_id": drop_id, "recipient": b["value"][:42], "source": "airdrop", "job_id": job.id,
-                 "row_no": b["row"], "status": "failed", "error": b["reason"], "audit_id": audit_id,
-                 "created_at": now} for b in bad]
-        common = {"drop_id": drop_id, "source": "airdrop", "job_id": job.id, "status": "queued", "error": None,
-                  "audit_id": audit_id, "created_at": now}
-        _insert_items(s, good, common, rows)
+        # the bad rows are items from the start: the job's failures are read from its items
+        common = {"drop_id": drop_id, "source": "airdrop", "job_id": job.id, "status": "failed", "audit_id": audit_id,
+                  "created_at": now}
+        _insert_items(s, [], common, [{"row_no": b["row"], "recipient": b["value"][:42], "error": b["reason"]}
+                                      for b in bad])
         notify_queue(s)
         return job.id
 
 
-def _insert_items(s, good: list[tuple[int, str]], common: dict, others: list[dict]) -> None:
-    """Insert a job's items in bulk, in the session's transaction: `good` (row, address) pairs sharing the values
-    in `common`, and `others`, complete rows. On PostgreSQL through COPY: an executemany is one INSERT per row on
-    the server (about 2 s for 10,000), and the worker can send nothing before the job commits; the good rows go as
-    one block of text (checksummed hex and numbers need no escaping): 8 ms for 10,000, psycopg's write_row 60.
-    SQLite's executemany is a C loop already."""
+def _insert_items(s, good: list[tuple[int, str]], common: dict, others: list[dict] = ()) -> None:
+    """Insert items in bulk, in the session's transaction: (row, address) pairs and `others` ({row_no, recipient,
+    error}), all with the values in `common`. On PostgreSQL through COPY (an executemany is one INSERT per row on
+    the server, ten times slower), the pairs as one block of text (checksummed hex and numbers need no escaping;
+    psycopg's write_row is 7 times slower), `others` (any text) row by row. SQLite's executemany is a C loop."""
     if s.get_bind().dialect.name != "postgresql":
-        rows = [{**common, "row_no": line, "recipient": address} for line, address in good] + others
+        rows = [{**common, "row_no": line, "recipient": address, "error": None} for line, address in good]
+        rows += [{**common, **other} for other in others]
         if rows:
             s.execute(insert(MintItem.__table__), rows)
         return
     columns = list(common)
     fixed = "\t".join("\\N" if common[c] is None else str(common[c]) for c in columns)
     cursor = s.connection().connection.cursor()
-    with cursor.copy(f"COPY {MintItem.__tablename__} (row_no, recipient, {', '.join(columns)}) FROM STDIN") as copy:
-        copy.write("".join([f"{line}\t{address}\t{fixed}\n" for line, address in good]))
+    with cursor.copy(f"COPY {MintItem.__tablename__} (row_no, recipient, error, {', '.join(columns)}) "
+                     "FROM STDIN") as copy:
+        copy.write("".join([f"{line}\t{address}\t\\N\t{fixed}\n" for line, address in good]))
         for row in others:
-            copy.write_row([row["row_no"], row["recipient"]] + [row[c] for c in columns])
+            copy.write_row([row["row_no"], row["recipient"], row["error"]] + [common[c] for c in columns])
 
 
 def queue_single(db, drop_id: int, recipient: str, request_ref: str | None = None, audit_id: int | None = None) -> int:

@@ -25,6 +25,7 @@ from ..config import MAX_PACKED_BATCH
 from ..db import Database
 from ..models import AirdropJob, ChainTx, Drop, MintItem, utcnow
 from ..webhooks import sources as webhook_sources
+from . import jobs
 from .gas import batch_limit
 
 log = logging.getLogger(__name__)
@@ -51,34 +52,50 @@ class MintQueue:
         return sent
 
     def _ready_drops(self) -> list[int]:
+        """Live drops with queued items (oldest first), then those with airdrop rows still to queue."""
+        ready = (Drop.status == "live", Drop.paused.is_(False))
         with self.db.session() as s:
-            return list(s.scalars(
+            drops = list(s.scalars(
                 select(MintItem.drop_id).join(Drop, Drop.id == MintItem.drop_id)
-                .where(MintItem.status == "queued", Drop.status == "live", Drop.paused.is_(False))
+                .where(MintItem.status == "queued", *ready)
                 .group_by(MintItem.drop_id).order_by(func.min(MintItem.id))))
+            return drops + [d for d in s.scalars(
+                select(AirdropJob.drop_id).join(Drop, Drop.id == AirdropJob.drop_id)
+                .where(AirdropJob.pending > 0, *ready)
+                .group_by(AirdropJob.drop_id).order_by(func.min(AirdropJob.id))) if d not in drops]
+
+    def _pick(self, s, drop_id: int, n: int):
+        """The drop's next `n` queued items as plain rows (a batch holds up to 1,200: read and marked once), locked."""
+        return s.execute(
+            select(MintItem.id, MintItem.recipient, MintItem.source, MintItem.created_at)
+            .where(MintItem.drop_id == drop_id, MintItem.status == "queued")
+            .order_by(MintItem.id).limit(n).with_for_update(skip_locked=True)).all()
 
     def _sign_next_batch(self, first: bool = False) -> int | None:
         """`first`: nothing of ours is in flight, so the node waits for this batch: it takes the queue's remainder
         (its length modulo the batch size), quicker to sign, and the full batches follow while the node mines it.
-        As many transactions as full batches first would need."""
+        As many transactions as full batches first would need. Airdrop rows not yet queued are queued here, as
+        many as the batch takes, so the first goes out at once and the rest are queued while the node mines."""
         for drop_id in self._ready_drops():
             with self.sender.signing() as s:
                 drop = s.get(Drop, drop_id, with_for_update=True)  # one batch of a drop at a time across workers
-                # plain rows, not ORM objects: a batch holds up to 1,200 items and is read and marked once
-                items = s.execute(
-                    select(MintItem.id, MintItem.recipient, MintItem.source, MintItem.created_at)
-                    .where(MintItem.drop_id == drop_id, MintItem.status == "queued")
-                    .order_by(MintItem.id).limit(self.batch_size).with_for_update(skip_locked=True)).all()
-                if not items:
+                items = self._pick(s, drop_id, self.batch_size)
+                unqueued = jobs.unqueued(s, drop_id)
+                if not items and not unqueued:
                     continue
-                only_claims = all(i.source == "claim" for i in items)
-                waited = utcnow() - items[0].created_at
-                if only_claims and len(items) < self.batch_size and waited < timedelta(seconds=self.claim_window):
+                if (not unqueued and len(items) < self.batch_size and all(i.source == "claim" for i in items)
+                        and utcnow() - items[0].created_at < timedelta(seconds=self.claim_window)):
                     continue  # let more claims join this transaction
-                if first and len(items) == self.batch_size:
-                    queued = s.scalar(select(func.count()).select_from(MintItem).where(
-                        MintItem.drop_id == drop_id, MintItem.status == "queued"))
-                    items = items[:queued % self.batch_size or self.batch_size]
+                want = self.batch_size
+                if first and (unqueued or len(items) == self.batch_size):
+                    queued = unqueued + (len(items) if len(items) < self.batch_size else s.scalar(
+                        select(func.count()).select_from(MintItem).where(
+                            MintItem.drop_id == drop_id, MintItem.status == "queued")))
+                    want = queued % self.batch_size or self.batch_size
+                if len(items) < want and unqueued:
+                    jobs.expand(s, drop_id, want - len(items))
+                    items = self._pick(s, drop_id, want)
+                items = items[:want]
                 taken = s.scalar(select(func.count()).select_from(MintItem).where(
                     MintItem.drop_id == drop_id, MintItem.status.in_(("sending", "minted"))))
                 remaining = max(drop.edition_size - taken, 0)
