@@ -59,9 +59,23 @@ def default_processes() -> int:
     return len(os.sched_getaffinity(0))
 
 
+_MIN_CHUNK = 20  # cards: a chunk's round trip (pickling, one database transaction) stays noise beside its rendering
+
+
 def chunk_size(items: int, processes: int) -> int:
     """Small enough for steady progress (about 16 chunks a process), large enough that a chunk's round trip is noise."""
-    return max(20, min(1000, items // (processes * 16) or 1))
+    return max(_MIN_CHUNK, min(1000, items // (processes * 16) or 1))
+
+
+def chunks(first: int, last: int, processes: int) -> Iterator[tuple[int, int]]:
+    """(first, last) serials of each chunk in order: chunk_size's, shrinking towards the end (at most half of what
+    is left over the processes) so the processes finish together: the last chunk is what one of them renders
+    while the others wait, 0.3 s of a 3,000-item drop's 10 with chunks of 93."""
+    size = chunk_size(last - first + 1, processes)
+    while first <= last:
+        take = max(_MIN_CHUNK, min(size, (last - first + 1) // (2 * processes)))
+        yield first, min(first + take - 1, last)
+        first += take
 
 
 class RenderPool:
@@ -84,14 +98,13 @@ class RenderPool:
 
     def records(self, first: int, last: int) -> Iterator[list[ItemRecord]]:
         """Serials first..last in chunks; at most two chunks a process in flight, so memory stays flat."""
-        size = chunk_size(last - first + 1, self.processes)
-        starts = iter(range(first, last + 1, size))
+        ranges = chunks(first, last, self.processes)
         pending: deque = deque()
 
         def submit() -> None:
-            start = next(starts, None)
-            if start is not None:
-                pending.append(self._pool.submit(_records, start, min(start + size - 1, last)))
+            bounds = next(ranges, None)
+            if bounds is not None:
+                pending.append(self._pool.submit(_records, *bounds))
 
         for _ in range(2 * self.processes):
             submit()
