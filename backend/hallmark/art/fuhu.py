@@ -190,15 +190,16 @@ def tiger_layer(fur: str, stripes: str, stripe_count: int) -> Image.Image:
     return _shrink(layer)
 
 
-_BAND = 16  # rows: 54 bands of 25,000 pixels in all for a 440x420 tiger (taller ones cover more, more pay the call)
+_BAND = 8  # rows: 106 bands of 16,000 pixels in all for a 440x420 tiger (taller ones blend more, shorter ones cost calls)
 
 
 @lru_cache(maxsize=32)
 def _tiger_paste(fur: str, stripes: str, stripe_count: int) -> tuple[Image.Image, Image.Image, tuple]:
     """tiger_layer split for pasting: its RGB with a 1-bit mask of its opaque pixels, and the bands of its edge that
     hold partly transparent ones (3% of its pixels) with where they go. Pasting it under its own alpha blends every
-    pixel (0.6 ms); a 1-bit copy of the opaque ones, then the edge bands under their alpha, gives the same pixels
-    (a blend keeps what is under alpha 0 and copies alpha 255) in two thirds of the time."""
+    pixel (0.65 ms); a 1-bit copy of the opaque ones, then the edge bands under their alpha, gives the same pixels
+    (a blend keeps what is under alpha 0 and copies alpha 255) in 0.36 ms. The bands are pasted through Pillow's core
+    image (Image.paste's checks cost more than a band's blend) at their box relative to the tiger's top-left."""
     tiger = tiger_layer(fur, stripes, stripe_count)
     alpha = np.asarray(tiger.getchannel("A"))
     partial = (alpha > 0) & (alpha < 255)
@@ -210,7 +211,7 @@ def _tiger_paste(fur: str, stripes: str, stripe_count: int) -> tuple[Image.Image
         # runs of columns with partly transparent pixels, split where 8 or more columns in a row have none
         for run in np.split(columns, np.flatnonzero(np.diff(columns) > 8) + 1):
             box = (int(run[0]), y, int(run[-1]) + 1, min(y + _BAND, tiger.height))
-            bands.append((tiger.crop(box), box[:2]))
+            bands.append((tiger.crop(box).im, box))
     return tiger.convert("RGB"), Image.fromarray(alpha == 255), tuple(bands)
 
 
@@ -346,8 +347,8 @@ def paint_fuhu(card: Image.Image, box: tuple[int, int, int, int], traits: dict[s
     tx, ty = x0 + (size[0] - _W) // 2, y1 - _H - 6
     rgb, opaque, edge = _tiger_paste(traits["Fur"], traits["Stripes"], int(traits["Stripe Count"]))
     card.paste(rgb, (tx, ty), opaque)
-    for band, (x, y) in edge:
-        card.paste(band, (tx + x, ty + y), band)
+    for band, (left, top, right, bottom) in edge:
+        card.im.paste(band, (tx + left, ty + top, tx + right, ty + bottom), band)
     left, right = eye_sprites(traits["Eyes"])
     for sprite, (ex, ey) in zip((left, right), _EYE_CENTRES):
         card.paste(sprite, (tx + ex - sprite.width // 2, ty + ey - sprite.height // 2), sprite)
