@@ -114,6 +114,13 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
+def check_item(spec: ItemSpec) -> None:
+    """ValueError for what rendering `spec` would refuse (its fields, an unreadable upload), without drawing it."""
+    _validate(spec)
+    if spec.artwork == "image":
+        _fitted_base(spec.base_image, (ART_BOX[2] - ART_BOX[0], ART_BOX[3] - ART_BOX[1]))
+
+
 def _validate(spec: ItemSpec) -> None:
     if spec.edition_size < 1 or not 1 <= spec.serial <= spec.edition_size:
         raise ValueError(f"serial {spec.serial} is outside 1..{spec.edition_size}")
