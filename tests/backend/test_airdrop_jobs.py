@@ -123,10 +123,11 @@ def test_worker_queues_rows_as_it_signs_and_a_crash_between_loses_none(app_for, 
     del sender.sign
     assert items(db, job["id"]) == []
     mint_queue.max_in_flight = 1
-    assert len(mint_queue.fill()) == 1  # the remainder first, queued just before it is signed
+    tx_id, = mint_queue.fill()  # the remainder first: its rows become items already in the signed batch
     with db.session() as s:
         assert s.get(AirdropJob, job["id"]).pending == 20
-        assert s.scalar(select(func.count()).select_from(MintItem).where(MintItem.job_id == job["id"])) == 5
+        assert s.execute(select(MintItem.row_no, MintItem.status, MintItem.tx_id).where(
+            MintItem.job_id == job["id"]).order_by(MintItem.id)).all() == [(n, "sending", tx_id) for n in range(1, 6)]
     final = run_until(worker, app, job["id"], staff)
     worker.lease.release()
     assert (final["done"], final["failed"], final["queued"]) == (25, 0, 0)

@@ -95,26 +95,37 @@ def unqueued_to(s, drop_id: int, wallet: str) -> int:
 
 
 def expand(s, drop_id: int, n: int) -> int:
-    """Queue up to `n` of the drop's rows not yet queued, oldest job first, in the caller's transaction (which
-    holds the drop's row lock, as every writer of its supply does); returns how many."""
-    added = 0
-    jobs = s.execute(select(AirdropJob.id, AirdropJob.pending, AirdropJob.audit_id, AirdropJob.created_at)
-                     .where(AirdropJob.pending > 0, AirdropJob.drop_id == drop_id)
-                     .order_by(AirdropJob.id).with_for_update()).all()
-    for job in jobs:
-        if added >= n:
+    """Queue up to `n` of the drop's rows not yet queued, in the caller's transaction; returns how many."""
+    picked = next_rows(s, drop_id, n)
+    queue_rows(s, drop_id, picked)
+    return sum(len(rows) for _, rows in picked)
+
+
+def next_rows(s, drop_id: int, n: int) -> list[tuple]:
+    """Up to `n` of the drop's rows not yet queued, oldest job first: [(job, [(row, address)])], the jobs locked
+    (the caller holds the drop's row lock too, as every writer of its supply does)."""
+    picked, count = [], 0
+    for job in s.execute(select(AirdropJob.id, AirdropJob.pending, AirdropJob.audit_id, AirdropJob.created_at)
+                         .where(AirdropJob.pending > 0, AirdropJob.drop_id == drop_id)
+                         .order_by(AirdropJob.id).with_for_update()).all():
+        if count >= n:
             break
-        take = min(job.pending, n - added)
+        take = min(job.pending, n - count)
         text = s.scalar(select(func.substr(_rest(), 1, take * LINE)).where(AirdropJob.id == job.id))
-        rows = [(int(text[i:i + 6]), text[i + 7:i + LINE - 1]) for i in range(0, len(text), LINE)]
-        common = {"drop_id": drop_id, "source": "airdrop", "job_id": job.id, "status": "queued",
-                  "audit_id": job.audit_id, "created_at": job.created_at}
-        _insert_items(s, rows, common)
-        left = job.pending - take
+        picked.append((job, [(int(text[i:i + 6]), text[i + 7:i + LINE - 1]) for i in range(0, len(text), LINE)]))
+        count += take
+    return picked
+
+
+def queue_rows(s, drop_id: int, picked: list[tuple], **values) -> None:
+    """Make rows from `next_rows` mint items (queued, unless `values` say otherwise) and take them off their jobs,
+    in the caller's transaction: both or neither, so no row is lost or queued twice."""
+    for job, rows in picked:
+        _insert_items(s, rows, {"drop_id": drop_id, "source": "airdrop", "job_id": job.id, "status": "queued",
+                                "audit_id": job.audit_id, "created_at": job.created_at, **values})
+        left = job.pending - len(rows)
         s.execute(update(AirdropJob).where(AirdropJob.id == job.id).values(
             pending=left, **({} if left else {"recipients": None})))
-        added += take
-    return added
 
 
 def live_drop(session, drop_id: int) -> Drop:

@@ -74,8 +74,8 @@ class MintQueue:
     def _sign_next_batch(self, first: bool = False) -> int | None:
         """`first`: nothing of ours is in flight, so the node waits for this batch: it takes the queue's remainder
         (its length modulo the batch size), quicker to sign, and the full batches follow while the node mines it.
-        As many transactions as full batches first would need. Airdrop rows not yet queued are queued here, as
-        many as the batch takes, so the first goes out at once and the rest are queued while the node mines."""
+        As many transactions as full batches first would need. Airdrop rows not yet queued become items as a batch
+        takes them, so the first goes out at once and the rest are queued while the node mines."""
         for drop_id in self._ready_drops():
             with self.sender.signing() as s:
                 drop = s.get(Drop, drop_id, with_for_update=True)  # one batch of a drop at a time across workers
@@ -92,13 +92,20 @@ class MintQueue:
                         select(func.count()).select_from(MintItem).where(
                             MintItem.drop_id == drop_id, MintItem.status == "queued")))
                     want = queued % self.batch_size or self.batch_size
+                taken = s.scalar(select(func.count()).select_from(MintItem).where(
+                    MintItem.drop_id == drop_id, MintItem.status.in_(("sending", "minted"))))
+                remaining = max(drop.edition_size - taken, 0)
+                if not items and want <= remaining:
+                    # only rows not yet queued: they become items already in this batch (written once, where
+                    # queueing and then marking them wrote each twice), in the transaction that stores it
+                    picked = jobs.next_rows(s, drop_id, want)
+                    row = self._sign(s, drop, [address for _, rows in picked for _, address in rows])
+                    jobs.queue_rows(s, drop_id, picked, status="sending", tx_id=row.id)
+                    return row.id
                 if len(items) < want and unqueued:
                     jobs.expand(s, drop_id, want - len(items))
                     items = self._pick(s, drop_id, want)
                 items = items[:want]
-                taken = s.scalar(select(func.count()).select_from(MintItem).where(
-                    MintItem.drop_id == drop_id, MintItem.status.in_(("sending", "minted"))))
-                remaining = max(drop.edition_size - taken, 0)
                 if items[remaining:]:
                     sold_out = MintItem.id.in_([i.id for i in items[remaining:]])
                     s.execute(update(MintItem).where(sold_out).values(status="failed", error="the edition is sold out"))
@@ -106,13 +113,15 @@ class MintQueue:
                 items = items[:remaining]
                 if not items:
                     continue
-                row = self.sender.sign(s, f"{PURPOSE}{drop_id}:{uuid.uuid4().hex}", drop.contract_address,
-                                       airdrop_calldata([i.recipient for i in items]),
-                                       batch_limit(len(items)))
+                row = self._sign(s, drop, [i.recipient for i in items])
                 s.execute(update(MintItem).where(_among(s, MintItem.id, [i.id for i in items]))
                           .values(status="sending", tx_id=row.id, error=None))
                 return row.id
         return None
+
+    def _sign(self, s, drop: Drop, recipients: list[str]) -> ChainTx:
+        return self.sender.sign(s, f"{PURPOSE}{drop.id}:{uuid.uuid4().hex}", drop.contract_address,
+                                airdrop_calldata(recipients), batch_limit(len(recipients)))
 
     def settle(self, done: Settled) -> None:
         """Give a decided batch's items their token ids, their failure, or back to the queue."""
