@@ -74,6 +74,15 @@ class Database:
 
             self.locked_sessions = sessionmaker(locking, expire_on_commit=False)
 
+    def companion(self) -> "Database":
+        """The same database through a pool of its own, for a thread that runs beside this one for the life of
+        the process (the broadcaster, the webhook deliverer). Each PostgreSQL connection keeps the catalog
+        entries and plans of every statement it has run: threads taking turns on one pool's connections make
+        each of them learn every thread's statements, so a process's connections keep growing for long after
+        warm-up (the soak measured 8 MB at 10 % of an airdrop, 13 MB at 75 %). One thread's connections stop
+        growing once it has run each of its own statements. SQLite keeps no such state per connection."""
+        return self if self.is_sqlite else Database(self.engine.url.render_as_string(hide_password=False))
+
     def upgrade(self) -> None:
         """`alembic upgrade head`, one process at a time; a database made by `create_all` (the versions before
         migrations) is adopted. See `hallmark.migrations`."""

@@ -229,6 +229,27 @@ def test_batch_sized_statements_are_not_prepared_on_postgres(pg_url):
     database.engine.dispose()
 
 
+def test_a_companion_thread_keeps_its_own_connections_on_postgres(pg_url, tmp_path):
+    """A long-lived thread beside the main one (the broadcaster, the webhook deliverer) runs on a pool of its own:
+    each PostgreSQL connection keeps the catalog entries and plans of what it ran, so threads sharing connections
+    make each learn every thread's statements. SQLite keeps nothing per connection: one pool."""
+    database = Database(pg_url)
+    companion = database.companion()
+    assert companion is not database and companion.engine is not database.engine
+    backend = text("SELECT pg_backend_pid()")
+    with database.session() as s:
+        main_pid = s.scalar(backend)  # now idle in the main pool, the first one it would hand out again
+    with companion.session() as s:
+        assert s.scalar(backend) != main_pid
+    with database.session() as s:
+        assert s.scalar(backend) == main_pid
+    companion.engine.dispose()
+    database.engine.dispose()
+    sqlite = Database(f"sqlite:///{tmp_path / 'one.db'}")
+    assert sqlite.companion() is sqlite
+    sqlite.engine.dispose()
+
+
 def test_the_app_runs_on_postgres(pg_url, deployed_data, stack, monkeypatch):
     """The whole app on the session chain with DATABASE_URL pointing at PostgreSQL, its worker and indexer
     running: a drop is created through the API and goes live (how other tests can run on PostgreSQL too)."""

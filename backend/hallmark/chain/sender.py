@@ -197,8 +197,8 @@ class Sender:
         finally:
             self.on_sent()
 
-    def _broadcast(self, tx_id: int) -> str:
-        with self.db.session() as s:
+    def _broadcast(self, tx_id: int, db: Database | None = None) -> str:
+        with (db or self.db).session() as s:
             attempt = s.scalar(select(TxAttempt).where(TxAttempt.chain_tx_id == tx_id).order_by(TxAttempt.id.desc()))
             return self._send(s, attempt)
 
@@ -225,10 +225,11 @@ class Sender:
         return True
 
     def _broadcast_loop(self) -> None:
+        db = self.db.companion()
         while True:
             tx_id = self._outbox.get()
             try:
-                self._broadcast(tx_id)
+                self._broadcast(tx_id, db)
             except NodeUnavailable as exc:
                 log.info("broadcast of transaction %s deferred to the confirmer: %s", tx_id, exc)
             except Exception:

@@ -27,7 +27,7 @@ def _loop_process(make_loop, companions=()) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(config.Config(START_WORKERS=False))
     loop = make_loop(app.config, app.extensions["hallmark.db"])
-    others = [make(app.config, app.extensions["hallmark.db"]) for make in companions]
+    others = [make(app.config, app.extensions["hallmark.db"].companion()) for make in companions]
 
     def stop(*_):
         for each in (loop, *others):
