@@ -1,4 +1,5 @@
 """A backend that stops mid-airdrop resumes where it stopped, and nobody gets two tokens; the sender's fences."""
+import threading
 import time
 
 import pytest
@@ -143,6 +144,28 @@ def test_same_purpose_is_never_signed_twice(app):
     with sender.signing() as s:
         again = sender.sign(s, "test:once", registry.address, data, 100_000)
     assert (first.id, first.tx_hash, first.nonce) == (again.id, again.tx_hash, again.nonce)
+
+
+def test_the_broadcaster_runs_before_the_first_send_and_a_waiter_hears_the_confirmer(app):
+    """The wired worker starts the broadcaster thread (with its connection) up front; `wait` (the drop builder's, in
+    its own thread) returns the outcome the confirmer records, woken by it."""
+    app.extensions["hallmark.services"].stop()
+    sender = worker_for(app)._wire()[0]
+    assert sender._broadcaster is not None and sender._broadcaster.is_alive()
+    registry = app.extensions["hallmark.services"].handles.registry
+    with sender.signing() as s:
+        tx_id = sender.sign(s, "test:wait", registry.address,
+                            calldata(registry.functions.setMetadataBaseURI("http://127.0.0.1:5000/meta/")), 100_000).id
+    sender.broadcast_soon(tx_id)
+    assert sender.drain(30)
+    waited = {}
+    waiter = threading.Thread(target=lambda: waited.update(row=sender.wait(tx_id, 30)))
+    waiter.start()
+    deadline = time.monotonic() + 30
+    while waiter.is_alive() and time.monotonic() < deadline:
+        sender.poll()
+        waiter.join(0.05)
+    assert waited["row"].status == "mined" and waited["row"].block_number is not None
 
 
 def test_replaced_batch_goes_back_to_the_queue_and_is_minted_once(app_for, data, stack):

@@ -112,6 +112,7 @@ class Sender:
         self._outgoing: set[int] = set()  # stored transactions queued for or being sent by the broadcaster thread
         self._outgoing_lock = threading.Lock()
         self._broadcaster: threading.Thread | None = None
+        self._decided = threading.Condition()  # notified as the confirmer records outcomes: `wait` returns at once
         self._node_reads: dict[str, tuple[float, object]] = {}  # what `_fresh` read from the node, and when
         self.on_sent = lambda: None  # called after each send returns: its receipt may be there to read
 
@@ -209,11 +210,20 @@ class Sender:
         stored attempt the node does not know), as after a crash between saving and sending."""
         with self._outgoing_lock:
             self._outgoing.add(tx_id)
-            if self._broadcaster is None or not self._broadcaster.is_alive():
-                self._broadcaster = threading.Thread(target=self._broadcast_loop, name="hallmark-broadcaster",
-                                                     daemon=True)
-                self._broadcaster.start()
+        self.start_broadcaster()
         self._outbox.put(tx_id)
+
+    def start_broadcaster(self) -> None:
+        """Start the broadcaster thread (if it is not running) with its database connection open: started by the
+        first send instead, it put about 0.1 s between an airdrop's first signature and its broadcast."""
+        with self._outgoing_lock:
+            if self._broadcaster is None or not self._broadcaster.is_alive():
+                db = self.db.companion()
+                with db.engine.connect():
+                    pass  # the pool keeps it
+                self._broadcaster = threading.Thread(target=self._broadcast_loop, args=(db,),
+                                                     name="hallmark-broadcaster", daemon=True)
+                self._broadcaster.start()
 
     def drain(self, timeout: float) -> bool:
         """Wait until the broadcaster has sent (or given up on) everything handed to it; False after `timeout`."""
@@ -224,8 +234,7 @@ class Sender:
             time.sleep(0.01)
         return True
 
-    def _broadcast_loop(self) -> None:
-        db = self.db.companion()
+    def _broadcast_loop(self, db: Database) -> None:
         while True:
             tx_id = self._outbox.get()
             try:
@@ -284,6 +293,9 @@ class Sender:
                     attempts = list(s.scalars(select(TxAttempt).where(TxAttempt.chain_tx_id == row.id)
                                               .order_by(TxAttempt.id.desc())))
                     outcome = self._check(s, row, attempts, used, head)
+                if outcome is not None:
+                    with self._decided:
+                        self._decided.notify_all()
             except NodeUnavailable:
                 if settled:  # already recorded as decided: the caller must hear of them; the outage shows next poll
                     return settled
@@ -352,7 +364,8 @@ class Sender:
                 row = s.get(ChainTx, tx_id)
             if row.status != "pending" or time.monotonic() > deadline:
                 return row
-            time.sleep(0.1)
+            with self._decided:  # the timeout covers an outcome recorded between the read and this wait
+                self._decided.wait(0.1)
 
     # ------------------------------------------------------------------ node access
 

@@ -87,6 +87,7 @@ class Worker(LeasedLoop):
                             bump_after=c["FEE_BUMP_SECONDS"], bump_percent=c["FEE_BUMP_PERCENT"],
                             max_fee_wei=c["MAX_FEE_WEI"])
             sender.on_sent = self.wake  # an instamining node answers once it has mined: settle it, fill its place
+            sender.start_broadcaster()
             queue = MintQueue(self.db, sender, ChainHandles(w3, record), batch_size=c["MINT_BATCH_SIZE"],
                               claim_window=c["CLAIM_WINDOW_SECONDS"])
             builder = DropBuilder(self.db, sender, queue.handles, c["RENDER_PROCESSES"])
