@@ -13,7 +13,8 @@ from hallmark import devchain
 from hallmark.access.models import AuditEntry, Redemption
 from hallmark.chain import artifacts, deployment
 from hallmark.chain.contracts import ChainHandles, connect
-from hallmark.chain.sender import NodeUnavailable, Sender
+from hallmark.chain.node import NodeUnavailable
+from hallmark.chain.sender import Sender
 from hallmark.minting.custody import ENV
 from hallmark.minting.redemptions import Redeemer
 from hallmark.models import ChainTx, IndexedToken

@@ -13,7 +13,7 @@ from hallmark.access.keys import create_api_key
 from hallmark.access.permissions import KEY_SCOPES
 from hallmark.chain import artifacts
 from hallmark.chain.contracts import calldata
-from hallmark.chain.sender import classify
+from hallmark.chain.node import classify
 from hallmark.models import ChainTx, MintItem
 from hallmark.run.worker import Worker
 

@@ -9,7 +9,6 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from ..chain.deployment import DeploymentMissing
-from ..chain.sender import SendError
 from ..minting.drops import DropError
 from ..services import ChainUnavailable
 
@@ -53,10 +52,6 @@ def init_app(app: Flask) -> None:
     def _node_unreachable(exc):
         # a read that needed the node (an unindexed address, an ownership check) decides nothing when it fails
         return error_response(503, "the chain is not available: the node did not answer; try again shortly")
-
-    @app.errorhandler(SendError)
-    def _send_error(exc):
-        return error_response(502, str(exc))
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

@@ -18,11 +18,9 @@ import queue
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Iterator
 
 from eth_account.signers.local import LocalAccount
-from requests.exceptions import ConnectionError as RequestsConnectionError, Timeout
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from web3 import Web3
@@ -30,60 +28,10 @@ from web3 import Web3
 from ..access import audit
 from ..db import Database
 from ..models import ChainTx, TxAttempt, utcnow
+from .node import TRANSIENT, NodeUnavailable, Receipt, Settled, classify
 
 log = logging.getLogger(__name__)
-TRANSIENT = (RequestsConnectionError, Timeout, ConnectionError, TimeoutError)
 NODE_READ_SECONDS = 1.0  # how long a nonce or fee read from the node is used again while signing
-
-
-class NodeUnavailable(Exception):
-    """The node did not answer: nothing about any transaction can be decided from that."""
-
-
-class SendError(Exception):
-    pass
-
-
-@dataclass(frozen=True)
-class Receipt:
-    """The parts of a receipt callers use, read from the raw JSON: web3's formatting of a 500-log receipt costs
-    ten times the RPC call itself."""
-
-    tx_hash: str
-    status: int
-    block_number: int
-    block_hash: str
-    gas_used: int
-    logs: list[dict]  # raw: hex strings, topics as 0x-prefixed hex
-
-    @classmethod
-    def from_json(cls, raw: dict) -> "Receipt":
-        return cls(raw["transactionHash"], int(raw["status"], 16), int(raw["blockNumber"], 16), raw["blockHash"],
-                   int(raw["gasUsed"], 16), raw["logs"])
-
-
-@dataclass(frozen=True)
-class Settled:
-    """A transaction whose fate the chain has decided: mined (receipt.status 1), reverted, or replaced (receipt
-    None: its nonce was taken by a transaction that is none of its attempts)."""
-
-    tx_id: int
-    purpose: str
-    receipt: Receipt | None
-
-
-def classify(message: str) -> str:
-    """What a node's refusal of eth_sendRawTransaction means (Geth, Ganache, Anvil and others word them apart)."""
-    text = message.lower()
-    if "already known" in text or "known transaction" in text or "already imported" in text:
-        return "known"
-    if "nonce" in text and ("too low" in text or "correct nonce" in text):
-        return "nonce_used"  # mined already (its receipt will show), or taken by another transaction
-    if "replacement" in text and "underpriced" in text:
-        return "replacement_underpriced"  # an attempt of this nonce with a higher fee is in the pool
-    if "underpriced" in text or "base fee" in text or "fee cap" in text or "feecap" in text:
-        return "underpriced"
-    return "refused"
 
 
 def _record(s: Session, row: ChainTx, outcome: str) -> None:
@@ -235,6 +183,9 @@ class Sender:
         return True
 
     def _broadcast_loop(self, db: Database) -> None:
+        # one send at a time, each after the one before returned: a node that mines as it accepts (Ganache's eager
+        # instamine) holds a transaction whose nonce it has not reached until the gap is filled, and refuses one
+        # arriving while its nonce is being mined (both seen in tests/faults with two sends overlapping)
         while True:
             tx_id = self._outbox.get()
             try:

@@ -52,11 +52,10 @@ def _describe(exc: Exception) -> str:
     from marshmallow import ValidationError
 
     from ..chain.deployment import DeploymentMissing
-    from ..chain.sender import SendError
     from ..minting.drops import DropError
     from ..services import ChainUnavailable
 
-    if isinstance(exc, CliError | DropError | SendError | keys.IssuerKeyError):
+    if isinstance(exc, CliError | DropError | keys.IssuerKeyError):
         return str(exc)
     if isinstance(exc, ValidationError):
         return _validation_line(exc.messages)

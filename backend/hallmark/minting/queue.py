@@ -20,7 +20,8 @@ from sqlalchemy import Integer, any_, bindparam, func, literal, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from ..access import audit
-from ..chain.sender import Sender, Settled
+from ..chain.node import Settled
+from ..chain.sender import Sender
 from ..config import MAX_PACKED_BATCH
 from ..db import Database
 from ..models import AirdropJob, ChainTx, Drop, MintItem, utcnow

@@ -13,7 +13,8 @@ from ..access import audit
 from ..access.models import Redemption
 from ..access.permissions import Principal
 from ..chain.contracts import calldata
-from ..chain.sender import Receipt, Sender, Settled
+from ..chain.node import Receipt, Settled
+from ..chain.sender import Sender
 from ..db import Database
 from ..inputs import MAX_DB_INT
 from ..models import ChainTx, Drop, IndexedToken, MintItem, iso_utc, utcnow

@@ -17,7 +17,8 @@ from web3.exceptions import ContractCustomError, ContractLogicError
 
 from ..access import audit
 from ..chain.contracts import calldata
-from ..chain.sender import TRANSIENT, NodeUnavailable, Receipt, Sender, classify
+from ..chain.node import TRANSIENT, NodeUnavailable, Receipt, classify
+from ..chain.sender import Sender
 from ..db import Database
 from ..models import ChainTx, CustodialWithdrawal, utcnow
 from .custody import CustodyService

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..chain import deployment
 from ..chain.contracts import connect
-from ..chain.sender import NodeUnavailable
+from ..chain.node import NodeUnavailable
 from ..db import Database
 from ..indexer.follower import Indexer
 from .loop import LeasedLoop

@@ -8,7 +8,7 @@ import logging
 import threading
 from abc import ABC, abstractmethod
 
-from ..chain.sender import NodeUnavailable
+from ..chain.node import NodeUnavailable
 from ..db import Database
 from .leases import DbLease, Heartbeat, LeaseHeld, holder_id
 

@@ -15,7 +15,8 @@ import psycopg
 
 from ..chain import deployment, keys
 from ..chain.contracts import ChainHandles, connect
-from ..chain.sender import NodeUnavailable, Sender
+from ..chain.node import NodeUnavailable
+from ..chain.sender import Sender
 from ..db import Database
 from ..minting.builder import DropBuilder
 from ..minting.custody import CustodyService

@@ -1,0 +1,55 @@
+"""What a node's answers mean to the sender: its receipts, the outcome of a transaction, its refusals, and the errors
+that say the node did not answer (which decide nothing)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from requests.exceptions import ConnectionError as RequestsConnectionError, Timeout
+
+TRANSIENT = (RequestsConnectionError, Timeout, ConnectionError, TimeoutError)
+
+
+class NodeUnavailable(Exception):
+    """The node did not answer: nothing about any transaction can be decided from that."""
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The parts of a receipt callers use, read from the raw JSON: web3's formatting of a 500-log receipt costs
+    ten times the RPC call itself."""
+
+    tx_hash: str
+    status: int
+    block_number: int
+    block_hash: str
+    gas_used: int
+    logs: list[dict]  # raw: hex strings, topics as 0x-prefixed hex
+
+    @classmethod
+    def from_json(cls, raw: dict) -> "Receipt":
+        return cls(raw["transactionHash"], int(raw["status"], 16), int(raw["blockNumber"], 16), raw["blockHash"],
+                   int(raw["gasUsed"], 16), raw["logs"])
+
+
+@dataclass(frozen=True)
+class Settled:
+    """A transaction whose fate the chain has decided: mined (receipt.status 1), reverted, or replaced (receipt
+    None: its nonce was taken by a transaction that is none of its attempts)."""
+
+    tx_id: int
+    purpose: str
+    receipt: Receipt | None
+
+
+def classify(message: str) -> str:
+    """What a node's refusal of eth_sendRawTransaction means (Geth, Ganache, Anvil and others word them apart)."""
+    text = message.lower()
+    if "already known" in text or "known transaction" in text or "already imported" in text:
+        return "known"
+    if "nonce" in text and ("too low" in text or "correct nonce" in text):
+        return "nonce_used"  # mined already (its receipt will show), or taken by another transaction
+    if "replacement" in text and "underpriced" in text:
+        return "replacement_underpriced"  # an attempt of this nonce with a higher fee is in the pool
+    if "underpriced" in text or "base fee" in text or "fee cap" in text or "feecap" in text:
+        return "underpriced"
+    return "refused"
