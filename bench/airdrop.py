@@ -314,7 +314,7 @@ def main():
         (f"{n:,} recipients until all confirmed (tokens/s)", f"{ours['rate']:,.0f}", f"{base['rate']:,.0f}", "-",
          None),
         (f"share of the node's own rate (the median of {len(runs)} rounds: "
-         + ", ".join(f"{run['share']:.0%}" for run in runs) + ")", f"{share:.0%}", "100%", f"≥ {TARGET_SHARE:.0%}",
+         + ", ".join(f"{run['share']:.1%}" for run in runs) + ")", f"{share:.1%}", "100%", f"≥ {TARGET_SHARE:.0%}",
          share >= TARGET_SHARE),
         (f"wall time for {n:,} tokens (s)", f"{ours['seconds']:.1f}", f"{base['seconds']:.1f}", "-", None),
         ("airdrop transactions", f"{ours['transactions']} ({batches})", f"{base['transactions']} ({batches})", "-",
