@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from hallmark.db import Database
 from hallmark.minting import jobs
-from hallmark.minting.drops import DropError
+from hallmark.minting.drops import DropError, drop_stats
 from hallmark.models import AirdropJob, ChainTx, Drop, MintItem
 
 from conftest import CI_PORT
@@ -61,6 +61,7 @@ def test_rows_not_yet_queued_count_in_the_supply_and_the_job(database):
     assert status["failures"] == [{"row": 1, "address": "0xnope", "reason": "not an address"}]
     with database.session() as s:
         assert jobs.remaining_supply(s, s.get(Drop, drop_id)) == 70
+    assert drop_stats(database, [drop_id])[drop_id]["queued"] == 30  # the console's count includes them
     # a second job cannot take what the first one's unqueued rows hold
     with pytest.raises(DropError, match="71 recipients but only 70"):
         jobs.create_job(database, drop_id, [(n, Account.create().address) for n in range(1, 72)], [])
@@ -72,6 +73,7 @@ def test_rows_not_yet_queued_count_in_the_supply_and_the_job(database):
     with database.session() as s:
         assert jobs.remaining_supply(s, s.get(Drop, drop_id)) == 0
     assert jobs.job_status(database, job_id)["queued"] == 30
+    assert drop_stats(database, [drop_id])[drop_id]["queued"] == 100  # 35 items, 65 rows still on the second job
 
 
 def test_queueing_is_all_or_nothing_and_each_row_once(database):

@@ -10,7 +10,7 @@ from ..art.commitment import ContentTree, leaf_hash
 from ..art.content import DropContent, collection_salt
 from ..art.render import RENDER_VERSION, check_item, render_preview
 from ..security.files import write_private
-from ..models import Drop, ItemHash, MintItem
+from ..models import AirdropJob, Drop, ItemHash, MintItem
 from .wake import notify_queue
 
 # the card shows a contract fingerprint: a drop not created yet has no collection, so it shows this one
@@ -55,7 +55,8 @@ def draft_card(data: dict, public_base_url: str, serial: int) -> bytes:
 
 
 def drop_stats(db, drop_ids: list[int]) -> dict[int, dict]:
-    """Minted count, holders and queued items per drop, for any number of drops in two queries."""
+    """Minted count, holders and queued items per drop, for any number of drops in three queries. Queued counts an
+    airdrop's rows the worker has not yet made into items (minting.jobs)."""
     stats = {i: {"minted": 0, "holders": 0, "queued": 0} for i in drop_ids}
     with db.session() as s:
         for drop_id, status, count in s.execute(
@@ -69,6 +70,10 @@ def drop_stats(db, drop_ids: list[int]) -> dict[int, dict]:
                 select(MintItem.drop_id, func.count(func.distinct(MintItem.recipient)))
                 .where(MintItem.drop_id.in_(drop_ids), MintItem.status == "minted").group_by(MintItem.drop_id)):
             stats[drop_id]["holders"] = holders
+        for drop_id, pending in s.execute(
+                select(AirdropJob.drop_id, func.sum(AirdropJob.pending))
+                .where(AirdropJob.drop_id.in_(drop_ids), AirdropJob.pending > 0).group_by(AirdropJob.drop_id)):
+            stats[drop_id]["queued"] += pending
     return stats
 
 
