@@ -185,3 +185,15 @@ def test_nothing_machine_wide_points_into_a_checkout():
             "language": "Solidity", "sources": {"A.sol": {"content": "pragma solidity 0.8.30; contract A {}"}},
             "settings": {"outputSelection": {"*": {"*": ["abi"]}}}}, solc_binary=shim)
         assert "A" in compiled["contracts"]["A.sol"]
+
+
+def test_local_ganache_runs_with_two_malloc_arenas():
+    """The node Hallmark starts limits glibc to two malloc arenas (its native memory grew 8-9 % over a 100,000-token
+    run without it, bench/soak.py); an operator's own setting wins."""
+    chain = devchain.start(free_port())
+    try:
+        environ = Path(f"/proc/{chain.process.pid}/environ").read_bytes().split(b"\0")
+        assert b"MALLOC_ARENA_MAX=2" in environ
+        assert devchain.rpc(chain.url, "eth_chainId", []) == hex(devchain.CHAIN_ID)
+    finally:
+        chain.stop()
