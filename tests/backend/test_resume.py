@@ -168,6 +168,27 @@ def test_the_broadcaster_runs_before_the_first_send_and_a_waiter_hears_the_confi
     assert waited["row"].status == "mined" and waited["row"].block_number is not None
 
 
+def test_a_mined_transaction_is_settled_with_one_call(app):
+    """The confirmer asks a mined transaction's receipt and nothing else (confirmations 0): the nonce count, which
+    only a missing receipt needs, and the head, which only confirmations need, are not read. Each call to a node
+    that mines as it accepts waits behind the block it is mining."""
+    app.extensions["hallmark.services"].stop()
+    sender = worker_for(app)._wire()[0]
+    registry = app.extensions["hallmark.services"].handles.registry
+    with sender.signing() as s:
+        tx_id = sender.sign(s, "test:one-call", registry.address,
+                            calldata(registry.functions.setMetadataBaseURI("http://127.0.0.1:5000/meta/")), 100_000).id
+    sender.broadcast_soon(tx_id)
+    assert sender.drain(30)
+    asked, real = [], sender.w3.provider.make_request
+    sender.w3.provider.make_request = lambda method, params: asked.append(method) or real(method, params)
+    try:
+        assert [done.tx_id for done in sender.poll()] == [tx_id]
+    finally:
+        sender.w3.provider.make_request = real
+    assert asked == ["eth_getTransactionReceipt"]
+
+
 def test_replaced_batch_goes_back_to_the_queue_and_is_minted_once(app_for, data, stack):
     recipients = [Account.create().address for _ in range(10)]
     app = app_for(data, CI_PORT, MINT_BATCH_SIZE=10)

@@ -234,16 +234,14 @@ class Sender:
             pending = [row for row in pending if row.id not in self._outgoing]
         if not pending:
             return []  # nor asks the node anything: it is busy mining what the broadcaster sent
-        # the nonce count first: a nonce found used here was used before the receipts below were asked for
-        used = self._rpc("eth_getTransactionCount", [self.address, "latest"], parse=lambda r: int(r, 16))
-        head = self._rpc("eth_blockNumber", [], parse=lambda r: int(r, 16))
+        now = _ChainNow(self)
         settled = []
         for row in pending:
             try:
                 with self.db.session() as s:
                     attempts = list(s.scalars(select(TxAttempt).where(TxAttempt.chain_tx_id == row.id)
                                               .order_by(TxAttempt.id.desc())))
-                    outcome = self._check(s, row, attempts, used, head)
+                    outcome = self._check(s, row, attempts, now)
                 if outcome is not None:
                     with self._decided:
                         self._decided.notify_all()
@@ -255,14 +253,19 @@ class Sender:
                 settled.append(outcome)
         return settled
 
-    def _check(self, s: Session, row: ChainTx, attempts: list[TxAttempt], used: int, head: int) -> Settled | None:
-        for attempt in attempts:
-            receipt = self.receipt(attempt.tx_hash)
-            if receipt is not None:
-                if head - receipt.block_number < self.confirmations:
-                    return None  # mined, not yet final: a reorg could still undo it
-                return self._settle(s, row, receipt)
-        if row.nonce < used:
+    def _check(self, s: Session, row: ChainTx, attempts: list[TxAttempt], now: "_ChainNow") -> Settled | None:
+        receipt = self._first_receipt(attempts)
+        if receipt is None and now.used is None:
+            # the nonce count, then the receipts again: a nonce found used was used before they were asked for, so
+            # none of them having a receipt means another transaction took it (read only when one is missing:
+            # mined transactions, the usual case, cost one call each)
+            now.read_used()
+            receipt = self._first_receipt(attempts)
+        if receipt is not None:
+            if self.confirmations and now.head() - receipt.block_number < self.confirmations:
+                return None  # mined, not yet final: a reorg could still undo it
+            return self._settle(s, row, receipt)
+        if row.nonce < now.used:
             db_row = s.get(ChainTx, row.id)
             db_row.status, db_row.error = "replaced", "its nonce was used by a transaction that is none of its attempts"
             _record(s, db_row, "replaced")
@@ -280,6 +283,12 @@ class Sender:
             newest.broadcast_at = utcnow()
         if age > self.bump_after:
             self._bump(s, row, newest)
+        return None
+
+    def _first_receipt(self, attempts: list[TxAttempt]) -> Receipt | None:
+        for attempt in attempts:
+            if (receipt := self.receipt(attempt.tx_hash)) is not None:
+                return receipt
         return None
 
     def _bump(self, s: Session, row: ChainTx, newest: TxAttempt) -> None:
@@ -351,3 +360,19 @@ class Sender:
         result = reply.get("result")
         return parse(result) if parse and result is not None else result
 
+
+class _ChainNow:
+    """What one confirmer pass reads from the node besides receipts, each at most once and only when needed: this
+    key's used nonces and the head block."""
+
+    def __init__(self, sender: Sender):
+        self.sender, self.used, self._head = sender, None, None
+
+    def read_used(self) -> None:
+        self.used = self.sender._rpc("eth_getTransactionCount", [self.sender.address, "latest"],
+                                     parse=lambda r: int(r, 16))
+
+    def head(self) -> int:
+        if self._head is None:
+            self._head = self.sender._rpc("eth_blockNumber", [], parse=lambda r: int(r, 16))
+        return self._head
