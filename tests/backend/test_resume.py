@@ -146,18 +146,24 @@ def test_same_purpose_is_never_signed_twice(app):
     assert (first.id, first.tx_hash, first.nonce) == (again.id, again.tx_hash, again.nonce)
 
 
-def test_the_broadcaster_runs_before_the_first_send_and_a_waiter_hears_the_confirmer(app):
-    """The wired worker starts the broadcaster thread (with its connection) up front; `wait` (the drop builder's, in
-    its own thread) returns the outcome the confirmer records, woken by it."""
+def sent_by_the_worker(app, purpose: str):
+    """A wired worker's sender (its broadcaster started up front) and a transaction it signed and sent."""
     app.extensions["hallmark.services"].stop()
     sender = worker_for(app)._wire()[0]
     assert sender._broadcaster is not None and sender._broadcaster.is_alive()
     registry = app.extensions["hallmark.services"].handles.registry
     with sender.signing() as s:
-        tx_id = sender.sign(s, "test:wait", registry.address,
+        tx_id = sender.sign(s, purpose, registry.address,
                             calldata(registry.functions.setMetadataBaseURI("http://127.0.0.1:5000/meta/")), 100_000).id
     sender.broadcast_soon(tx_id)
     assert sender.drain(30)
+    return sender, tx_id
+
+
+def test_the_broadcaster_runs_before_the_first_send_and_a_waiter_hears_the_confirmer(app):
+    """The wired worker starts the broadcaster thread (with its connection) up front; `wait` (the drop builder's, in
+    its own thread) returns the outcome the confirmer records, woken by it."""
+    sender, tx_id = sent_by_the_worker(app, "test:wait")
     waited = {}
     waiter = threading.Thread(target=lambda: waited.update(row=sender.wait(tx_id, 30)))
     waiter.start()
@@ -172,14 +178,7 @@ def test_a_mined_transaction_is_settled_with_one_call(app):
     """The confirmer asks a mined transaction's receipt and nothing else (confirmations 0): the nonce count, which
     only a missing receipt needs, and the head, which only confirmations need, are not read. Each call to a node
     that mines as it accepts waits behind the block it is mining."""
-    app.extensions["hallmark.services"].stop()
-    sender = worker_for(app)._wire()[0]
-    registry = app.extensions["hallmark.services"].handles.registry
-    with sender.signing() as s:
-        tx_id = sender.sign(s, "test:one-call", registry.address,
-                            calldata(registry.functions.setMetadataBaseURI("http://127.0.0.1:5000/meta/")), 100_000).id
-    sender.broadcast_soon(tx_id)
-    assert sender.drain(30)
+    sender, tx_id = sent_by_the_worker(app, "test:one-call")
     asked, real = [], sender.w3.provider.make_request
     sender.w3.provider.make_request = lambda method, params: asked.append(method) or real(method, params)
     try:
