@@ -15,6 +15,8 @@ from hallmark.chain import artifacts
 from hallmark.chain.contracts import calldata
 from hallmark.chain.node import classify
 from hallmark.models import ChainTx, MintItem
+from hallmark.run.leases import DbLease, LeaseHeld
+from hallmark.run.loop import LeasedLoop
 from hallmark.run.worker import Worker
 
 from conftest import CI_PORT
@@ -254,3 +256,46 @@ def test_concurrent_signers_get_gapless_distinct_nonces_and_a_second_owner_is_fe
 ])
 def test_node_refusals_are_classified(message, meaning):
     assert classify(message) == meaning
+
+
+class _Probe(LeasedLoop):
+    kind = "probe"
+
+    def __init__(self, db, name: str):
+        super().__init__({"LEASE_SECONDS": 1.0}, db, refuse_second=True)
+        self.name = name
+
+    def lease_name(self) -> str:
+        return self.name
+
+    def step(self) -> bool:
+        return False
+
+
+def test_a_restart_waits_out_a_dead_holders_lease_and_a_live_holder_is_refused(app):
+    """On one SQLite data folder a second worker is refused. A worker restarted right after a crash is not a second
+    one: the dead holder's lease (never renewed again) expires and the new process takes it. A holder that renews
+    its lease all the while is refused after one lease's length."""
+    db = app.extensions["hallmark.db"]
+    assert DbLease(db, "probe:dead", "elsewhere:1:dead", ttl=1.0).acquire()  # then never renewed: it crashed
+    started = time.monotonic()
+    assert _Probe(db, "probe:dead")._claim(first=True) == "active"
+    assert time.monotonic() - started < 3
+
+    live, stop = DbLease(db, "probe:live", "elsewhere:2:live", ttl=1.0), threading.Event()
+    assert live.acquire()
+
+    def renew():
+        while not stop.wait(0.2):
+            live.acquire()
+
+    renewer = threading.Thread(target=renew)
+    renewer.start()
+    try:
+        started = time.monotonic()
+        with pytest.raises(LeaseHeld, match="already running"):
+            _Probe(db, "probe:live")._claim(first=True)
+        assert time.monotonic() - started >= 1.0
+    finally:
+        stop.set()
+        renewer.join()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from abc import ABC, abstractmethod
 
 from ..chain.node import NodeUnavailable
@@ -85,6 +86,12 @@ class LeasedLoop(ABC):
         if self.lease.acquire():
             return "active"
         if first and self.refuse_second:
+            # a holder that died (SIGKILL, power cut) keeps its lease until it expires: a process restarted after a
+            # crash waits that out; only a holder that renews it all the while is a second process running
+            deadline = time.monotonic() + self.lease.ttl + 1
+            while time.monotonic() < deadline and not self._stop.wait(0.25):
+                if self.lease.acquire():
+                    return "active"
             raise LeaseHeld(f"another {self.kind} ({self.lease.current_holder()}) is already running on this "
                             "SQLite data folder: stop it first")
         return "standby"
