@@ -71,7 +71,7 @@ class Sender:
     @property
     def chain_id(self) -> int:
         if self._chain_id is None:
-            self._chain_id = self._rpc("eth_chainId", [], parse=lambda r: int(r, 16))
+            self._chain_id = self.quantity("eth_chainId", [])
         return self._chain_id
 
     # ------------------------------------------------------------------ signing
@@ -94,8 +94,7 @@ class Sender:
         chain_id = self.chain_id
         stored_next = s.scalar(select(func.max(ChainTx.nonce) + 1).where(
             ChainTx.chain_id == chain_id, ChainTx.signer == self.address)) or 0
-        on_chain = self._fresh("nonce", lambda: self._rpc("eth_getTransactionCount", [self.address, "pending"],
-                                                       parse=lambda r: int(r, 16)))
+        on_chain = self._fresh("nonce", lambda: self.quantity("eth_getTransactionCount", [self.address, "pending"]))
         row = ChainTx(purpose=purpose, chain_id=chain_id, signer=self.address, nonce=max(stored_next, on_chain),
                       to_address=Web3.to_checksum_address(to), data=data, gas=gas, value=value, tx_hash="",
                       audit_id=audit_id)
@@ -350,15 +349,18 @@ class Sender:
     def _known(self, tx_hash: str) -> bool:
         return self._rpc("eth_getTransactionByHash", [tx_hash]) is not None
 
-    def _rpc(self, method: str, params: list, parse=None):
+    def quantity(self, method: str, params: list) -> int:
+        """A number the node answers in hex (a nonce count, a block number, the chain id)."""
+        return int(self._rpc(method, params), 16)
+
+    def _rpc(self, method: str, params: list):
         try:
             reply = self.w3.provider.make_request(method, params)
         except TRANSIENT as exc:
             raise NodeUnavailable(f"node unreachable ({method}): {type(exc).__name__}") from None
         if reply.get("error"):
             raise NodeUnavailable(f"{method}: {reply['error'].get('message')}")
-        result = reply.get("result")
-        return parse(result) if parse and result is not None else result
+        return reply.get("result")
 
 
 class _ChainNow:
@@ -369,10 +371,9 @@ class _ChainNow:
         self.sender, self.used, self._head = sender, None, None
 
     def read_used(self) -> None:
-        self.used = self.sender._rpc("eth_getTransactionCount", [self.sender.address, "latest"],
-                                     parse=lambda r: int(r, 16))
+        self.used = self.sender.quantity("eth_getTransactionCount", [self.sender.address, "latest"])
 
     def head(self) -> int:
         if self._head is None:
-            self._head = self.sender._rpc("eth_blockNumber", [], parse=lambda r: int(r, 16))
+            self._head = self.sender.quantity("eth_blockNumber", [])
         return self._head
