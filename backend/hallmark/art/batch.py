@@ -2,7 +2,7 @@
 
 Each chunk of serials goes to a process of a pool made for the drop; results come back in serial order, so the
 caller can store them as they arrive and resume after a restart from the last stored serial. The pool's processes
-are forked from a clean forkserver that has imported the renderer and drawn every art layer once (art.preload; the
+are forked from a clean forkserver that has imported the renderer and made every art layer once (art.preload; the
 worker process itself has threads, which must not be forked), so a pool starts warm in a fraction of a second.
 """
 from __future__ import annotations

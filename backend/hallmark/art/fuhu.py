@@ -14,6 +14,8 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps
 
+from . import layercache
+
 # Trait tables: (value, weight). Order matters for determinism; append only.
 _TRAITS: dict[str, tuple[tuple[str, int], ...]] = {
     "Background": (("Crimson", 3), ("Jade", 2), ("Midnight", 2), ("Sky", 2), ("Plum", 2), ("Teal", 1)),
@@ -135,9 +137,18 @@ def _stripes_mask(style: str, count: int) -> Image.Image:
     return m
 
 
-@lru_cache(maxsize=32)
+_LAYERS: dict[tuple[str, str, int], Image.Image] = {}  # drawn, or read from the layer cache by warm_caches
+
+
 def tiger_layer(fur: str, stripes: str, stripe_count: int) -> Image.Image:
     """RGBA tiger face without eyes (eyes are pasted per item so this stays cacheable)."""
+    kind = (fur, stripes, stripe_count)
+    if kind not in _LAYERS:
+        _LAYERS[kind] = _draw_tiger(*kind)
+    return _LAYERS[kind]
+
+
+def _draw_tiger(fur: str, stripes: str, stripe_count: int) -> Image.Image:
     base, ink = _FUR[fur]
     layer = Image.new("RGBA", (_W * SS, _H * SS), (0, 0, 0, 0))
     ruffs = (_RUFF, _mirror(_RUFF, _W))
@@ -361,12 +372,22 @@ def paint_fuhu(card: Image.Image, box: tuple[int, int, int, int], traits: dict[s
         card.paste(sprite, pos, sprite)
 
 
-def warm_caches(size: tuple[int, int]) -> None:
-    """Draw every layer the traits can pick (about 4 s): a process forked afterwards starts with all of them."""
-    for fur in set(_FUR_BY_RARITY.values()):
-        for stripes, _ in _TRAITS["Stripes"]:
-            for count, _ in _TRAITS["Stripe Count"]:
-                _tiger_paste(fur, stripes, int(count))
+def tiger_kinds() -> list[tuple[str, str, int]]:
+    """Every (fur, stripes, stripe count) the traits can pick, in a fixed order."""
+    return [(fur, stripes, int(count)) for fur in sorted(set(_FUR_BY_RARITY.values()))
+            for stripes, _ in _TRAITS["Stripes"] for count, _ in _TRAITS["Stripe Count"]]
+
+
+def warm_caches(size: tuple[int, int], layer_folder=layercache.DEFAULT_DIR) -> None:
+    """Make every layer the traits can pick: a process forked afterwards starts with all of them. The tigers come from
+    the layer cache, or are drawn (about 2.5 s) and stored there for the next start."""
+    kinds = tiger_kinds()
+    _LAYERS.update(layercache.read(kinds, layer_folder))
+    drawn = [kind for kind in kinds if kind not in _LAYERS]
+    for kind in kinds:
+        _tiger_paste(*kind)
+    if drawn:
+        layercache.write({kind: _LAYERS[kind] for kind in kinds}, layer_folder)
     for colour, _ in _TRAITS["Eyes"]:
         eye_sprites(colour)
     for name in _ACCESSORIES:

@@ -1,7 +1,8 @@
-"""Imported once by the render forkserver (hallmark.art.batch) and by nothing else: it draws every art layer and
-opens the card font, so each render process forked from that server starts warm instead of spending seconds
-drawing the same sprites as the others. It also makes one whole record (card, PNG, fingerprints, metadata): what is set up
-on a first record took each process 0.3 s, now 0.06."""
+"""Imported once by the render forkserver (hallmark.art.batch) and by nothing else: it makes every art layer (the
+tigers read from the layer cache when an earlier start stored them) and opens the card font, so each render process
+forked from that server starts warm instead of spending seconds drawing the same sprites as the others. It also makes
+one whole record (card, PNG, fingerprints, metadata): what is set up on a first record took each process 0.3 s, now
+0.06."""
 from .cardfont import card_font
 from .content import DropContent
 from .fuhu import warm_caches
