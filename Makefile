@@ -6,6 +6,9 @@ BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 export HALLMARK_DATA_DIR ?= $(CURDIR)/data
 PORT ?= 5000
+# the host the demo's cards (their QR codes, the metadata) and the foreign-link check name: the port served,
+# unless the operator names the bank's public address
+export HALLMARK_PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 NETWORK := hallmark-local
 STAFF_LOGINS := $(HALLMARK_DATA_DIR)/keys/demo-staff.txt
 

@@ -197,3 +197,18 @@ def test_local_ganache_runs_with_two_malloc_arenas():
         assert devchain.rpc(chain.url, "eth_chainId", []) == hex(devchain.CHAIN_ID)
     finally:
         chain.stop()
+
+
+def test_make_run_on_another_port_names_that_port_on_the_cards():
+    """`make run PORT=...` serves on that port, so the demo's QR codes and metadata (made by `make deploy`) must name
+    it too; an operator's HALLMARK_PUBLIC_BASE_URL wins."""
+    def base_url(*args: str, **env: str) -> str:
+        clean = {k: v for k, v in os.environ.items() if k != "HALLMARK_PUBLIC_BASE_URL"}
+        out = subprocess.run(["make", "-s", "--eval=show-base-url: ; @echo $$HALLMARK_PUBLIC_BASE_URL",
+                              "show-base-url", *args], cwd=ROOT, env={**clean, **env}, capture_output=True,
+                             text=True, timeout=60, check=True)
+        return out.stdout.strip()
+
+    assert base_url() == "http://127.0.0.1:5000"
+    assert base_url("PORT=8088") == "http://127.0.0.1:8088"
+    assert base_url("PORT=8088", HALLMARK_PUBLIC_BASE_URL="https://nft.bank.example") == "https://nft.bank.example"
