@@ -12,7 +12,7 @@ from typing import Iterator
 
 import psycopg
 from flask import Flask, current_app
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Engine, Table, create_engine, event, insert, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 
@@ -109,6 +109,21 @@ def _unit_of_work(sessions: sessionmaker) -> Iterator[Session]:
         except Exception:
             s.rollback()
             raise
+
+
+def insert_rows(s: Session, table: Table, rows: list[dict]) -> None:
+    """Plain rows (each with the same keys) into `table`, in bulk, in the session's transaction: COPY on PostgreSQL,
+    where an executemany is one INSERT per row on the server (the indexer's 20,000 rows of a 10,000-token airdrop
+    took the server 0.39 s that way), an executemany elsewhere (SQLite's is a C loop). No Python-side defaults."""
+    if not rows:
+        return
+    if s.get_bind().dialect.name != "postgresql":
+        s.execute(insert(table), rows)
+        return
+    columns = list(rows[0])
+    with s.connection().connection.cursor().copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in columns])
 
 
 def check_schema(engine: Engine) -> list:

@@ -19,11 +19,14 @@ def own():
     chain.stop()
 
 
-@pytest.fixture
-def db(tmp_path):
-    database = Database(f"sqlite:///{tmp_path / 'index.db'}")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request, tmp_path):
+    """The index on SQLite, and on PostgreSQL (where its rows go in through COPY)."""
+    url = f"sqlite:///{tmp_path / 'index.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    database = Database(url)
     database.upgrade()
-    return database
+    yield database
+    database.engine.dispose()  # before the database is dropped
 
 
 def count(db, model, *where):

@@ -14,9 +14,9 @@ from datetime import datetime, timezone
 from cchecksum import to_checksum_address  # compiled EIP-55: 2 µs an address, eth_utils' 80 (two per Transfer)
 from eth_abi import decode
 from eth_utils import keccak
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 
-from ..db import Database
+from ..db import Database, insert_rows
 from ..models import IndexCursor, IndexedBlock, IndexedCollection, IndexedToken, IndexedTransfer
 from ..webhooks import sources as webhook_sources
 
@@ -192,13 +192,11 @@ class Indexer:
 
     @staticmethod
     def _flush(s, new_tokens: dict, transfers: list) -> None:
-        # Core inserts of plain rows (the ORM's bulk insert adds per-row work for nothing here)
-        if new_tokens:
-            s.execute(insert(IndexedToken.__table__), list(new_tokens.values()))
-            new_tokens.clear()
-        if transfers:
-            s.execute(insert(IndexedTransfer.__table__), transfers)
-            transfers.clear()
+        # plain rows in bulk (the ORM's bulk insert adds per-row work for nothing here)
+        insert_rows(s, IndexedToken.__table__, list(new_tokens.values()))
+        new_tokens.clear()
+        insert_rows(s, IndexedTransfer.__table__, transfers)
+        transfers.clear()
 
     # ------------------------------------------------------------------ reorgs and replaced chains
 
