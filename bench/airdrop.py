@@ -11,7 +11,7 @@ runs: `hallmark worker`, `hallmark indexer` and `hallmark web --workers 2` (guni
   unconfirmed at a time (the worker's pipelining), waiting for every receipt. The worker's first batch on an idle
   node is the remainder (400 of 10,000), so the baseline's is too (the run checks the job's batches match). Half
   of them run before the Hallmark airdrop and half after it (once the indexer has caught up), so both see the
-  same chain on average. `--rounds` such rounds (5), each with fresh recipients and a drop of its own: this
+  same chain on average. `--rounds` such rounds (9), each with fresh recipients and a drop of its own: this
   machine's speed drifts between minutes (the node's own rate measured 1,700 to 3,100 tokens/s in one hour), so
   each round compares Hallmark with the node measured around it, and the median round is reported;
 - for context, the naive loops (one `mint` transaction per token, each awaited) in brownie and web3.py.
@@ -19,7 +19,7 @@ runs: `hallmark worker`, `hallmark indexer` and `hallmark web --workers 2` (guni
 Afterwards the chain is read back: every recipient holds exactly one token. Prints a Markdown table (also
 bench/results/airdrop.md). Registers nothing globally; everything lives in a temporary folder.
 
-    python bench/airdrop.py [--recipients 10000] [--naive 200] [--rounds 5] [--timeline]
+    python bench/airdrop.py [--recipients 10000] [--naive 200] [--rounds 9] [--timeline]
 """
 from __future__ import annotations
 
@@ -260,7 +260,7 @@ def main():
     parser.add_argument("--poll", type=float, default=0.005,
                         help="seconds between reads of the job's row while its last batch is open")
     parser.add_argument("--timeline", action="store_true", help="print when each batch was signed, mined, settled")
-    parser.add_argument("--rounds", type=int, default=5, help="Hallmark airdrops, each between two baseline halves")
+    parser.add_argument("--rounds", type=int, default=9, help="Hallmark airdrops, each between two baseline halves")
     args = parser.parse_args()
     n, batch = args.recipients, args.batch
     # the worker's batches for one job on an idle node: the remainder first (MintQueue._sign_next_batch), then full
