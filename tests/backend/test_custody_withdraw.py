@@ -149,3 +149,30 @@ def test_refusals(app, client, staff, make_drop, custodial, monkeypatch):
     items = {i["drop_name"]: i for i in client.get("/api/custody/holdings",
                                                    headers=as_customer(app, "cust-w1")).get_json()["items"]}
     assert not items["Bound"]["transferable"] and not items["Held"]["transferable"] and items["Held"]["unlocks_at"]
+
+
+def test_a_transfer_stored_but_never_sent_is_sent_again_with_the_same_bytes(app, client, custodial, monkeypatch):
+    """The worker stores the signed transfer, then dies before the node hears of it: the next pass finds no receipt
+    and a node that does not know it, and sends the stored bytes (not a new signature, which could move it twice)."""
+    contract, token_id, custodial_address = (custodial["drop"]["contract_address"], custodial["claim"]["token_id"],
+                                             custodial["claim"]["wallet"])
+    worker = next(loop for loop in app.extensions["hallmark.services"].loops if loop.kind == "worker")
+    node = worker.withdrawer.node
+    real_send, lost = node.send_raw, []
+
+    def lose_the_first_transfer(raw):
+        if not lost and Account.recover_transaction(raw) == custodial_address:
+            lost.append(Web3.keccak(raw).hex())
+            return "sent", None  # as if the process died right after storing it
+        return real_send(raw)
+
+    monkeypatch.setattr(node, "send_raw", lose_the_first_transfer)
+    mine = Account.create().address
+    reply = withdraw(app, client, "cust-w1", {"collection": contract, "token_id": token_id, "to": mine})
+    result = settled(app, client, "cust-w1", reply.get_json()["id"])
+    assert lost and result["status"] == "done", result
+    assert result["tx_hash"].removeprefix("0x") == lost[0].removeprefix("0x")  # the very bytes stored
+    assert W3.eth.contract(address=contract, abi=artifacts.load("HallmarkCollection")["abi"]).functions.ownerOf(
+        token_id).call() == mine
+    with app.extensions["hallmark.db"].session() as s:
+        assert s.scalar(select(CustodialWithdrawal)).status == "done"

@@ -115,9 +115,9 @@ def test_job_resumes_after_restart_without_minting_twice(app_for, data, crash_po
                 ChainTx.id.desc())) == "mined"
         # a node that no longer has the receipt (a reorg, a pruned node): nothing decided, and no progress either,
         # so the worker's loop waits before asking again instead of spinning
-        sender.receipt = lambda tx_hash: None
+        sender.node.receipt = lambda tx_hash: None
         assert queue.recover() is False
-        del sender.receipt
+        del sender.node.receipt
     with first.extensions["hallmark.db"].session() as s:
         assert s.scalar(select(func.count()).select_from(MintItem).where(MintItem.status == "sending")) == 10
         assert s.scalar(select(func.count()).select_from(ChainTx).where(ChainTx.purpose.like("mint:%"))) == 2

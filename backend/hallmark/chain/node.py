@@ -1,10 +1,12 @@
-"""What a node's answers mean to the sender: its receipts, the outcome of a transaction, its refusals, and the errors
-that say the node did not answer (which decide nothing)."""
+"""A node's JSON-RPC as the senders (the issuer's Sender, custodial withdrawals) use it, and what its answers mean:
+receipts, the outcome of a transaction, its refusals, and the errors that say the node did not answer (which decide
+nothing)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from requests.exceptions import ConnectionError as RequestsConnectionError, Timeout
+from web3 import Web3
 
 TRANSIENT = (RequestsConnectionError, Timeout, ConnectionError, TimeoutError)
 
@@ -53,3 +55,45 @@ def classify(message: str) -> str:
     if "underpriced" in text or "base fee" in text or "fee cap" in text or "feecap" in text:
         return "underpriced"
     return "refused"
+
+
+class Node:
+    """Raw JSON-RPC calls to one node (web3's formatting of a receipt costs more than the call); a node that does not
+    answer, or answers with an error, raises NodeUnavailable."""
+
+    def __init__(self, w3: Web3):
+        self.w3 = w3
+
+    def call(self, method: str, params: list):
+        try:
+            reply = self.w3.provider.make_request(method, params)
+        except TRANSIENT as exc:
+            raise NodeUnavailable(f"node unreachable ({method}): {type(exc).__name__}") from None
+        if reply.get("error"):
+            raise NodeUnavailable(f"{method}: {reply['error'].get('message')}")
+        return reply.get("result")
+
+    def quantity(self, method: str, params: list) -> int:
+        """A number the node answers in hex (a nonce count, a block number, a balance, the chain id)."""
+        return int(self.call(method, params), 16)
+
+    def receipt(self, tx_hash: str) -> Receipt | None:
+        """The receipt the node has for `tx_hash`, or None."""
+        result = self.call("eth_getTransactionReceipt", [tx_hash])
+        return Receipt.from_json(result) if result else None
+
+    def knows(self, tx_hash: str) -> bool:
+        """Whether the node has the transaction (in its pool or mined)."""
+        return self.call("eth_getTransactionByHash", [tx_hash]) is not None
+
+    def send_raw(self, raw: bytes) -> tuple[str, str | None]:
+        """(outcome, the node's message): "sent", or what its refusal means (`classify`)."""
+        try:
+            reply = self.w3.provider.make_request("eth_sendRawTransaction", [Web3.to_hex(raw)])
+        except TRANSIENT as exc:
+            raise NodeUnavailable(f"node unreachable: {type(exc).__name__}") from None
+        error = reply.get("error")
+        if not error:
+            return "sent", None
+        message = str(error.get("message", error))
+        return classify(message), message

@@ -28,7 +28,7 @@ from web3 import Web3
 from ..access import audit
 from ..db import Database
 from ..models import ChainTx, TxAttempt, utcnow
-from .node import TRANSIENT, NodeUnavailable, Receipt, Settled, classify
+from .node import Node, NodeUnavailable, Receipt, Settled
 
 log = logging.getLogger(__name__)
 NODE_READ_SECONDS = 1.0  # how long a nonce or fee read from the node is used again while signing
@@ -48,6 +48,7 @@ class Sender:
                  priority_fee_wei: int = 10**9, bump_after: float = 30.0, bump_percent: int = 20,
                  max_fee_wei: int = 500 * 10**9, recheck_after: float = 2.0):
         self.w3, self.account, self.db = w3, account, db
+        self.node = Node(w3)
         self.confirmations = confirmations
         self.priority_fee_wei = priority_fee_wei
         self.bump_after = bump_after  # seconds a transaction may wait unmined before a fee-bumped replacement
@@ -71,7 +72,7 @@ class Sender:
     @property
     def chain_id(self) -> int:
         if self._chain_id is None:
-            self._chain_id = self.quantity("eth_chainId", [])
+            self._chain_id = self.node.quantity("eth_chainId", [])
         return self._chain_id
 
     # ------------------------------------------------------------------ signing
@@ -94,7 +95,7 @@ class Sender:
         chain_id = self.chain_id
         stored_next = s.scalar(select(func.max(ChainTx.nonce) + 1).where(
             ChainTx.chain_id == chain_id, ChainTx.signer == self.address)) or 0
-        on_chain = self._fresh("nonce", lambda: self.quantity("eth_getTransactionCount", [self.address, "pending"]))
+        on_chain = self._fresh("nonce", lambda: self.node.quantity("eth_getTransactionCount", [self.address, "pending"]))
         row = ChainTx(purpose=purpose, chain_id=chain_id, signer=self.address, nonce=max(stored_next, on_chain),
                       to_address=Web3.to_checksum_address(to), data=data, gas=gas, value=value, tx_hash="",
                       audit_id=audit_id)
@@ -118,7 +119,7 @@ class Sender:
 
     def fees(self) -> tuple[int, int]:
         """(max fee, priority fee) per gas for a transaction signed now: room for the base fee to double."""
-        block = self._fresh("block", lambda: self._rpc("eth_getBlockByNumber", ["latest", False]))
+        block = self._fresh("block", lambda: self.node.call("eth_getBlockByNumber", ["latest", False]))
         base_fee = int(block.get("baseFeePerGas") or "0x0", 16)
         priority = self.priority_fee_wei
         return min(2 * base_fee + priority, self.max_fee_wei), priority
@@ -199,17 +200,12 @@ class Sender:
                 self.on_sent()  # once it is no longer outgoing, so the woken confirmer looks at it
 
     def _send(self, s: Session, attempt: TxAttempt) -> str:
-        try:
-            reply = self.w3.provider.make_request("eth_sendRawTransaction", [Web3.to_hex(attempt.raw)])
-        except TRANSIENT as exc:
-            raise NodeUnavailable(f"node unreachable: {type(exc).__name__}") from None
-        error = reply.get("error")
-        outcome = "sent" if not error else classify(str(error.get("message", error)))
+        outcome, message = self.node.send_raw(attempt.raw)
         attempt.broadcast_at = utcnow()  # refused or not, the node is asked again only after `recheck_after`
         if outcome in ("sent", "known"):
             attempt.last_error = None
         else:
-            attempt.last_error = str(error.get("message", error))[:500]
+            attempt.last_error = message[:500]
             log.info("node answered %s for %s: %s", outcome, attempt.tx_hash, attempt.last_error)
         return outcome
 
@@ -274,7 +270,7 @@ class Sender:
         age = (utcnow() - newest.created_at).total_seconds()
         last_seen = newest.broadcast_at and (utcnow() - newest.broadcast_at).total_seconds()
         if newest.broadcast_at is None or last_seen > self.recheck_after:
-            if not any(self._known(a.tx_hash) for a in attempts):
+            if not any(self.node.knows(a.tx_hash) for a in attempts):
                 outcome = self._send(s, newest)  # the node lost it (restart, pool eviction): the same bytes again
                 if outcome == "underpriced":
                     self._bump(s, row, newest)
@@ -286,7 +282,7 @@ class Sender:
 
     def _first_receipt(self, attempts: list[TxAttempt]) -> Receipt | None:
         for attempt in attempts:
-            if (receipt := self.receipt(attempt.tx_hash)) is not None:
+            if (receipt := self.node.receipt(attempt.tx_hash)) is not None:
                 return receipt
         return None
 
@@ -336,31 +332,10 @@ class Sender:
         for tx_id, purpose, tx_hash, status in rows:
             receipt = None  # replaced: its nonce went to another transaction
             if status != "replaced":
-                receipt = self.receipt(tx_hash)
+                receipt = self.node.receipt(tx_hash)
                 if receipt is None:
                     continue
             yield Settled(tx_id, purpose, receipt)
-
-    def receipt(self, tx_hash: str) -> Receipt | None:
-        """The receipt the node has for `tx_hash`, or None; NodeUnavailable when it does not answer."""
-        result = self._rpc("eth_getTransactionReceipt", [tx_hash])
-        return Receipt.from_json(result) if result else None
-
-    def _known(self, tx_hash: str) -> bool:
-        return self._rpc("eth_getTransactionByHash", [tx_hash]) is not None
-
-    def quantity(self, method: str, params: list) -> int:
-        """A number the node answers in hex (a nonce count, a block number, the chain id)."""
-        return int(self._rpc(method, params), 16)
-
-    def _rpc(self, method: str, params: list):
-        try:
-            reply = self.w3.provider.make_request(method, params)
-        except TRANSIENT as exc:
-            raise NodeUnavailable(f"node unreachable ({method}): {type(exc).__name__}") from None
-        if reply.get("error"):
-            raise NodeUnavailable(f"{method}: {reply['error'].get('message')}")
-        return reply.get("result")
 
 
 class _ChainNow:
@@ -371,9 +346,9 @@ class _ChainNow:
         self.sender, self.used, self._head = sender, None, None
 
     def read_used(self) -> None:
-        self.used = self.sender.quantity("eth_getTransactionCount", [self.sender.address, "latest"])
+        self.used = self.sender.node.quantity("eth_getTransactionCount", [self.sender.address, "latest"])
 
     def head(self) -> int:
         if self._head is None:
-            self._head = self.sender.quantity("eth_blockNumber", [])
+            self._head = self.sender.node.quantity("eth_blockNumber", [])
         return self._head

@@ -17,7 +17,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError
 
 from ..access import audit
 from ..chain.contracts import calldata
-from ..chain.node import TRANSIENT, NodeUnavailable, Receipt, classify
+from ..chain.node import Receipt
 from ..chain.sender import Sender
 from ..db import Database
 from ..models import ChainTx, CustodialWithdrawal, utcnow
@@ -32,6 +32,7 @@ FUND_GAS = 21_000  # a plain value transfer to an address without code
 class Withdrawer:
     def __init__(self, db: Database, sender: Sender, handles, custody: CustodyService):
         self.db, self.sender, self.handles, self.custody = db, sender, handles, custody
+        self.node = sender.node  # the custody keys sign; the node is the issuer's
 
     def sync(self) -> bool:
         """Move every active withdrawal one step on; True when something was sent or settled."""
@@ -47,15 +48,6 @@ class Withdrawer:
         return progressed
 
     # ------------------------------------------------------------------ chain access
-
-    def _rpc(self, method: str, params: list):
-        try:
-            reply = self.handles.w3.provider.make_request(method, params)
-        except TRANSIENT as exc:
-            raise NodeUnavailable(f"node unreachable ({method}): {type(exc).__name__}") from None
-        if reply.get("error"):
-            raise NodeUnavailable(f"{method}: {reply['error'].get('message')}")
-        return reply.get("result")
 
     def _transfer_call(self, row: CustodialWithdrawal) -> dict:
         call = self.handles.collection(row.collection).functions.safeTransferFrom(
@@ -76,7 +68,7 @@ class Withdrawer:
         return f"reverted: {getattr(exc, 'message', None) or exc}"[:300]
 
     def _balance(self, address: str) -> int:
-        return int(self._rpc("eth_getBalance", [address, "latest"]), 16)
+        return self.node.quantity("eth_getBalance", [address, "latest"])
 
     # ------------------------------------------------------------------ steps
 
@@ -119,7 +111,7 @@ class Withdrawer:
         max_fee = self._balance(row.from_address) // gas
         with self.db.session() as s:
             account: LocalAccount = self.custody.signer(s, row.from_address)
-        nonce = int(self._rpc("eth_getTransactionCount", [row.from_address, "pending"]), 16)
+        nonce = self.node.quantity("eth_getTransactionCount", [row.from_address, "pending"])
         signed = account.sign_transaction({
             "type": 2, "chainId": self.sender.chain_id, "nonce": nonce, "to": row.collection,
             "data": self._transfer_call(row)["data"], "gas": gas, "value": 0, "maxFeePerGas": max_fee,
@@ -128,26 +120,17 @@ class Withdrawer:
             current = s.get(CustodialWithdrawal, row.id)
             current.raw_tx, current.tx_hash, current.status = bytes(signed.raw_transaction), Web3.to_hex(
                 signed.hash), "sending"
-        self._rpc_send(bytes(signed.raw_transaction))
+        self.node.send_raw(bytes(signed.raw_transaction))
         return True
 
-    def _rpc_send(self, raw: bytes) -> str:
-        try:
-            reply = self.handles.w3.provider.make_request("eth_sendRawTransaction", [Web3.to_hex(raw)])
-        except TRANSIENT as exc:
-            raise NodeUnavailable(f"node unreachable: {type(exc).__name__}") from None
-        error = reply.get("error")
-        return "sent" if not error else classify(str(error.get("message", error)))
-
     def _follow(self, row: CustodialWithdrawal) -> bool:
-        raw = self._rpc("eth_getTransactionReceipt", [row.tx_hash])
-        if raw:
-            self._settle(row, Receipt.from_json(raw))
+        if (receipt := self.node.receipt(row.tx_hash)) is not None:
+            self._settle(row, receipt)
             return True
-        if self._rpc("eth_getTransactionByHash", [row.tx_hash]) is not None:
+        if self.node.knows(row.tx_hash):
             return False  # in the pool: wait
-        outcome = self._rpc_send(row.raw_tx)  # the node forgot it: the same bytes again
-        if outcome == "nonce_used" and not self._rpc("eth_getTransactionReceipt", [row.tx_hash]):
+        outcome, _ = self.node.send_raw(row.raw_tx)  # the node forgot it: the same bytes again
+        if outcome == "nonce_used" and self.node.receipt(row.tx_hash) is None:
             self._finish(row.id, "failed", "the custodial address's nonce was used by another transaction: "
                                            "nothing moved, ask again")
             return True
