@@ -60,3 +60,20 @@ def test_worker_killed_mid_render_resumes_to_the_same_commitment(deck_factory):
     collection = w3.eth.contract(address=live["contract_address"], abi=artifacts.load("HallmarkCollection")["abi"])
     assert collection.functions.contentRoot().call() == expected
     assert live["content_root"] == "0x" + expected.hex() and live["rendered"] == EDITION
+
+
+def test_the_render_server_starts_with_the_worker_before_it_reaches_its_chain(deck_factory, tmp_path):
+    """The render server (the forkserver the render processes come from) imports the renderer and makes the art
+    layers for seconds: it starts with the worker process, not once the worker has loaded its deployment and wired
+    its sender, so a drop posted as soon as the worker is up does not wait for it. Here the worker has no deployment
+    to load at all (started before `make deploy`): its render server runs all the same."""
+    deck = deck_factory()
+    worker = deck.procs.spawn("worker", HALLMARK_DEPLOYMENT_FILE=str(tmp_path / "not-deployed-yet.json"))
+    deadline, servers = time.monotonic() + 60, []
+    while not servers and time.monotonic() < deadline:
+        assert worker.alive(), worker.output()[-2000:]
+        servers = [p for p in psutil.Process(worker.pid).children()
+                   if "multiprocessing.forkserver" in " ".join(p.cmdline())]
+        time.sleep(0.2)
+    assert servers, f"no render server beside the worker\n{worker.output()[-2000:]}"
+    assert worker.alive()
