@@ -382,11 +382,11 @@ def warm_caches(size: tuple[int, int], layer_folder=layercache.DEFAULT_DIR) -> N
     """Make every layer the traits can pick: a process forked afterwards starts with all of them. The tigers come from
     the layer cache, or are drawn (about 2.5 s) and stored there for the next start."""
     kinds = tiger_kinds()
-    _LAYERS.update(layercache.read(kinds, layer_folder))
-    drawn = [kind for kind in kinds if kind not in _LAYERS]
+    stored = layercache.read(kinds, layer_folder)  # all of them, or none
+    _LAYERS.update(stored)
     for kind in kinds:
         _tiger_paste(*kind)
-    if drawn:
+    if not stored:
         layercache.write({kind: _LAYERS[kind] for kind in kinds}, layer_folder)
     for colour, _ in _TRAITS["Eyes"]:
         eye_sprites(colour)

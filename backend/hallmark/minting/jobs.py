@@ -10,8 +10,9 @@ from __future__ import annotations
 import csv
 import io
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 
+from ..db import insert_rows
 from ..models import AirdropJob, ChainTx, Drop, MintItem, iso_utc, utcnow
 from ..inputs import AddressError, checked_address
 from .drops import DropError
@@ -169,23 +170,22 @@ def create_job(db, drop_id: int, good: list[tuple[int, str]], bad: list[dict], r
 
 def _insert_items(s, good: list[tuple[int, str]], common: dict, others: list[dict] = ()) -> None:
     """Insert items in bulk, in the session's transaction: (row, address) pairs and `others` ({row_no, recipient,
-    error}), all with the values in `common`. On PostgreSQL through COPY (an executemany is one INSERT per row on
-    the server, ten times slower), the pairs as one block of text (checksummed hex and numbers need no escaping;
-    psycopg's write_row is 7 times slower), `others` (any text) row by row. SQLite's executemany is a C loop."""
+    error}), all with the values in `common`. On PostgreSQL the pairs go to COPY as one block of text (checksummed
+    hex and numbers need no escaping; db.insert_rows' row-by-row write is 7 times slower); `others` (any text), and
+    everything on SQLite, through db.insert_rows."""
+    rest = [{**common, **other} for other in others]
     if s.get_bind().dialect.name != "postgresql":
-        rows = [{**common, "row_no": line, "recipient": address, "error": None} for line, address in good]
-        rows += [{**common, **other} for other in others]
-        if rows:
-            s.execute(insert(MintItem.__table__), rows)
+        insert_rows(s, MintItem.__table__,
+                    [{**common, "row_no": line, "recipient": address, "error": None} for line, address in good] + rest)
         return
-    columns = list(common)
-    fixed = "\t".join("\\N" if common[c] is None else str(common[c]) for c in columns)
-    cursor = s.connection().connection.cursor()
-    with cursor.copy(f"COPY {MintItem.__tablename__} (row_no, recipient, error, {', '.join(columns)}) "
-                     "FROM STDIN") as copy:
-        copy.write("".join([f"{line}\t{address}\t\\N\t{fixed}\n" for line, address in good]))
-        for row in others:
-            copy.write_row([row["row_no"], row["recipient"], row["error"]] + [common[c] for c in columns])
+    if good:
+        columns = list(common)
+        fixed = "\t".join("\\N" if common[c] is None else str(common[c]) for c in columns)
+        cursor = s.connection().connection.cursor()
+        with cursor.copy(f"COPY {MintItem.__tablename__} (row_no, recipient, error, {', '.join(columns)}) "
+                         "FROM STDIN") as copy:
+            copy.write("".join([f"{line}\t{address}\t\\N\t{fixed}\n" for line, address in good]))
+    insert_rows(s, MintItem.__table__, rest)
 
 
 def queue_single(db, drop_id: int, recipient: str, request_ref: str | None = None, audit_id: int | None = None) -> int:
