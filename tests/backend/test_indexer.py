@@ -4,9 +4,11 @@ import time
 import pytest
 from sqlalchemy import func, select
 
+from hallmark.chain.deployment import Deployment
 from hallmark.db import Database
 from hallmark.indexer.follower import Indexer
-from hallmark.models import IndexCursor, IndexedCollection, IndexedToken, IndexedTransfer
+from hallmark.models import ChainTx, IndexCursor, IndexedCollection, IndexedToken, IndexedTransfer
+from hallmark.run.indexer import IndexerLoop
 
 from chainutil import OwnChain, new_addresses
 from conftest import free_port
@@ -141,6 +143,43 @@ def test_starts_over_when_the_chain_is_replaced(db):
         assert count(db, IndexedTransfer) == 1
     finally:
         chain.stop()
+
+
+def test_indexer_process_yields_to_the_sender_while_it_has_transactions_in_flight(own, db, tmp_path):
+    """The node serves log reads on the thread it mines with: while the issuer key has a transaction pending on
+    this chain, the indexer process reads the chain at most every INDEX_YIELD_SECONDS; once none is, at once."""
+    start = own.deploy_registry()
+    coll = own.create_collection(1)
+    record = Deployment(network="own", chain_id=own.w3.eth.chain_id, registry=own.registry.address,
+                        implementation="0x", block_number=start, issuer=own.account.address, artifacts="",
+                        block_hash=own.w3.to_hex(own.w3.eth.get_block(start).hash))
+    record.save(tmp_path / "own.json")
+    loop = IndexerLoop({"DEPLOYMENT_FILE": tmp_path / "own.json", "RPC_URL": own.chain.url, "INDEX_POLL_SECONDS": 0.1,
+                        "INDEX_YIELD_SECONDS": 1.5, "INDEX_CONFIRMATIONS": 0, "INDEX_PAGE_SIZE": 2000}, db)
+    while loop.step():
+        pass
+    with db.session() as s:
+        pending = ChainTx(purpose="mint:1:in-flight", chain_id=record.chain_id, signer=own.account.address, nonce=10**6,
+                          to_address=coll.address, data=b"", gas=21_000, value=0, tx_hash="0x" + "ab" * 32)
+        s.add(pending)
+    first, second = new_addresses(2)
+    own.send(coll.functions.airdrop([first]))
+    yielding_from = time.monotonic()
+    while time.monotonic() - yielding_from < 1.0:
+        assert loop.step() is False
+        assert count(db, IndexedToken, IndexedToken.owner == first) == 0  # not read while the sender is busy
+        time.sleep(0.1)
+    while not loop.step():  # read again once INDEX_YIELD_SECONDS have passed, still in flight
+        assert time.monotonic() - yielding_from < 3
+        time.sleep(0.1)
+    assert count(db, IndexedToken, IndexedToken.owner == first) == 1
+
+    own.send(coll.functions.airdrop([second]))
+    assert loop.step() is False
+    with db.session() as s:
+        s.get(ChainTx, pending.id).status = "mined"
+    assert loop.step() is True  # nothing in flight: at once
+    assert count(db, IndexedToken, IndexedToken.owner == second) == 1
 
 
 def test_app_indexes_a_confirmed_transfer_within_two_seconds(app, make_drop, client, staff):
