@@ -86,14 +86,14 @@ class Indexer:
             row = s.scalar(select(IndexCursor).where(IndexCursor.registry_address == self.registry))
             return row.last_block if row else self.start_block - 1
 
-    def step(self) -> bool:
-        """Index the next page; False when already at the head."""
+    def step(self, max_blocks: int | None = None) -> bool:
+        """Index the next page (at most `max_blocks` blocks, when given); False when already at the head."""
         self._check_chain()
         head = _int(self._rpc("eth_blockNumber", [])) - self.confirmations
         start = self.cursor() + 1
         if start > head:
             return False
-        end = min(start + self.page_size - 1, head)
+        end = min(start + min(self.page_size, max_blocks or self.page_size) - 1, head)
         logs = self._fetch(start, end)
         if logs is None:  # the node refused the range: try a smaller page next time
             self.page_size = max(1, self.page_size // 2)
