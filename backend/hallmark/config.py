@@ -40,7 +40,7 @@ class Config:
         self.INDEX_CONFIRMATIONS = int(env("HALLMARK_INDEX_CONFIRMATIONS", "0"))
         self.INDEX_PAGE_SIZE = int(env("HALLMARK_INDEX_PAGE_SIZE", "2000"))
         self.INDEX_POLL_SECONDS = float(env("HALLMARK_INDEX_POLL_SECONDS", "0.5"))
-        # while the issuer key has transactions in flight, the indexer reads the chain at most this often (0: as ever)
+        # while the issuer key has transactions in flight, the indexer catches up at most this often (0: at once)
         self.INDEX_YIELD_SECONDS = float(env("HALLMARK_INDEX_YIELD_SECONDS", "10"))
         self.START_WORKERS = env("HALLMARK_START_WORKERS", "1") == "1"
         self.MAX_CONTENT_LENGTH = int(env("HALLMARK_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))

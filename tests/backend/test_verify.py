@@ -6,9 +6,9 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from PIL import Image, ImageDraw
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
-from hallmark.models import IndexedToken, OwnershipChallenge
+from hallmark.models import ChainTx, IndexedCollection, IndexedToken, IndexedTransfer, MintItem, OwnershipChallenge
 from hallmark.testing import deploy_lookalike
 
 from conftest import CI_PORT
@@ -74,6 +74,32 @@ def test_unminted_missing_and_outside(client, minted):
     assert bad.status_code == 422 and "code" in bad.get_json()["errors"]["query"]
     assert client.get("/api/verify/0xnothex/1").status_code == 422
     assert client.get("/api/verify/drop/no-such-drop/1").status_code == 404
+
+
+def test_mint_and_collection_the_index_has_not_read_yet_come_from_the_receipt(app, client, staff, make_drop):
+    """The indexer leaves the node to the sender while it has transactions in flight: a mint the sender has settled
+    from its receipt is genuine before the index holds it, and a live drop's collection official."""
+    drop = make_drop(edition_size=10)
+    holder = Account.create().address
+    token_id = mint(client, staff, drop, holder)
+    indexed(app, holder)
+    db, address = app.extensions["hallmark.db"], drop["contract_address"]
+    with db.session() as s:  # the index as it stands before it reads the mint (and then the collection's creation)
+        s.execute(delete(IndexedTransfer).where(IndexedTransfer.collection == address))
+        s.execute(delete(IndexedToken).where(IndexedToken.collection == address))
+        tx_hash = s.scalar(select(ChainTx.tx_hash).join(MintItem, MintItem.tx_id == ChainTx.id)
+                           .where(MintItem.token_id == token_id, MintItem.drop_id == drop["id"]))
+    for unread in ("token", "collection"):
+        if unread == "collection":
+            with db.session() as s:
+                s.execute(delete(IndexedCollection).where(IndexedCollection.address == address))
+        answer = client.get(f"/api/verify/{address}/{token_id}").get_json()
+        assert answer["verdict"] == "genuine", (unread, answer["reasons"])
+        assert answer["collection"]["official"] is True and answer["collection"]["edition_size"] == 10
+        assert answer["owner"] == holder and [h["kind"] for h in answer["history"]] == ["mint"]
+        assert answer["minted"]["tx"] == answer["history"][0]["tx"] == tx_hash and answer["minted"]["block"] > 0
+        assert client.get(f"/api/verify/{address}/{token_id + 1}").get_json()["verdict"] == "not_issued"
+        assert client.get(f"/api/verify/{address}/11").get_json()["verdict"] == "invalid_serial"
 
 
 def test_lookalike_from_another_deployer_is_named(client, minted, stack):

@@ -1,5 +1,9 @@
 """The verdict on one item, in the vocabulary of verify/vocabulary.py (genuine, burned, not_issued, lookalike, ...),
-with every reason behind it, from the index (and from the chain for addresses the registry never announced)."""
+with every reason behind it, from the index (and from the chain for addresses the registry never announced).
+
+A drop's collection or a mint that the index has not read yet is taken from the sender's record of its receipt: the
+indexer leaves the node to the sender while it has transactions in flight (run/indexer.py), and a customer who has
+just claimed an item must not be told it is not issued, nor a new drop's first holder that it is not official."""
 from __future__ import annotations
 
 import json
@@ -12,11 +16,12 @@ from sqlalchemy import select
 from web3.exceptions import Web3Exception
 
 from ..art.commitment import ContentTree, leaf_hash, verify as verify_proof
-from ..art.content import POLICY_NAMES
+from ..art.content import POLICY_NAMES, policy_index
 from ..art.render import format_serial
 from ..db import Database
 from ..inputs import MAX_DB_INT, checked_address
-from ..models import Drop, IndexCursor, IndexedCollection, IndexedToken, IndexedTransfer, ItemHash, utcnow
+from ..models import (ChainTx, Drop, IndexCursor, IndexedCollection, IndexedToken, IndexedTransfer, ItemHash, MintItem,
+                      utcnow)
 from . import vocabulary
 from .lookalike import imitated
 
@@ -78,7 +83,10 @@ class Verifier:
         # periods) or on the node (lookalikes), one entry at a time, never all at once
         if cached is not None and cached[0] == position and now - cached[1] < ANSWER_TTL:
             return cached[2]
-        answer = json.dumps(self._answer(address, token_id, image_sha256, metadata_sha256)).encode()
+        answer, indexed = self._answer(address, token_id, image_sha256, metadata_sha256)
+        answer = json.dumps(answer).encode()
+        if not indexed:  # about a serial the index does not hold (yet): a settled mint changes it, not the index
+            return answer
         if len(self._answers) >= ANSWER_CACHE:
             self._answers.pop(next(iter(self._answers)))
         self._answers[key] = (position, now, answer)
@@ -95,14 +103,15 @@ class Verifier:
         return self._position_value
 
     def _answer(self, address: str, token_id: int, image_sha256: bytes | None,
-                metadata_sha256: bytes | None) -> dict:
+                metadata_sha256: bytes | None) -> tuple[dict, bool]:
+        """(the answer, whether the index held the token it is about, when the collection is official)."""
         v = Verdict()
         # any uint256 is a fair question, but no column holds one past MAX_DB_INT (SQLite raises OverflowError),
         # and no official token has one: serials end at the edition size
         storable = token_id <= MAX_DB_INT
         with self.db.session() as s:
-            coll = s.get(IndexedCollection, address)
             drop = s.scalar(select(Drop).where(Drop.contract_address == address))
+            coll = s.get(IndexedCollection, address) or (_settled_collection(s, drop) if drop is not None else None)
             token = s.get(IndexedToken, (address, token_id)) if storable else None
             history = [] if not storable else s.execute(select(
                 IndexedTransfer.from_address, IndexedTransfer.to_address, IndexedTransfer.tx_hash,
@@ -110,12 +119,15 @@ class Verifier:
             ).where(IndexedTransfer.collection == address, IndexedTransfer.token_id == token_id
                     ).order_by(IndexedTransfer.block_number, IndexedTransfer.log_index)).all()
             stored = s.get(ItemHash, (drop.id, token_id)) if drop is not None and storable else None
+            indexed = token is not None
+            if token is None and drop is not None and storable:
+                token, history = _settled_mint(s, drop.id, address, token_id)
         answer: dict = {"collection": {"address": address, "official": coll is not None, "contract": True},
                         "token_id": token_id}
 
         if coll is None:
             self._not_official(v, address, answer)
-            return self._finish(v, answer)
+            return self._finish(v, answer), True
         v.check("registry", True, "registry.ok", "the contract was created by the bank's on-chain registry")
         answer["collection"].update(name=coll.name, symbol=coll.symbol, edition_size=coll.max_supply,
                                     created_at=_iso(coll.created_at), content_root=coll.content_root,
@@ -135,7 +147,7 @@ class Verifier:
                 v.code = "invalid_serial"
                 v.check("token", False, "token.outside", f"serial {token_id} is outside this edition "
                                                          f"(1..{coll.max_supply})", id=token_id, size=coll.max_supply)
-            return self._finish(v, answer)
+            return self._finish(v, answer), indexed
         if drop is not None:  # art and metadata are public for minted items only (api/art.py)
             answer["image_url"] = f"{drop.public_base_url}/art/{address}/{token_id}.png"
             answer["metadata_url"] = f"{drop.public_base_url}/meta/{address.lower()}/{token_id}"
@@ -156,7 +168,7 @@ class Verifier:
         )
         answer["policy"] = self._policy(coll, drop, token)
         self._content(v, coll, drop, stored, token_id, image_sha256, metadata_sha256, answer)
-        return self._finish(v, answer)
+        return self._finish(v, answer), indexed
 
     # ------------------------------------------------------------------ the parts
 
@@ -220,6 +232,33 @@ class Verifier:
     def _finish(v: Verdict, answer: dict) -> dict:
         return {"verdict": v.code, "verdict_text": vocabulary.verdict_text(v.code, v.params), "reasons": v.checks,
                 **answer}
+
+
+def _settled_collection(s, drop: Drop) -> IndexedCollection | None:
+    """The drop's collection as the receipt of its creation through the registry left it, once the worker has made
+    the drop live; a transient row, never stored."""
+    created = s.get(ChainTx, drop.create_tx_id) if drop.status == "live" and drop.create_tx_id else None
+    if created is None or created.status != "mined":
+        return None
+    return IndexedCollection(address=drop.contract_address, name=drop.name, symbol=drop.symbol,
+                             max_supply=drop.edition_size, transfer_policy=policy_index(drop.transfer_policy),
+                             content_root=drop.content_root, block_number=created.block_number,
+                             tx_hash=created.tx_hash, created_at=created.mined_at, paused=drop.paused)
+
+
+def _settled_mint(s, drop_id: int, address: str, token_id: int) -> tuple[IndexedToken | None, list]:
+    """The token as its mint's receipt left it (held by its recipient), when the sender has settled that mint; a
+    transient row, never stored: the indexer writes the real one from the chain's logs."""
+    row = s.execute(select(MintItem.recipient, ChainTx.tx_hash, ChainTx.block_number, ChainTx.mined_at)
+                    .join(ChainTx, ChainTx.id == MintItem.tx_id)
+                    .where(MintItem.drop_id == drop_id, MintItem.token_id == token_id,
+                           MintItem.status == "minted")).first()
+    if row is None:
+        return None, []
+    token = IndexedToken(collection=address, token_id=token_id, owner=row.recipient, minted_block=row.block_number,
+                         minted_tx=row.tx_hash, minted_at=row.mined_at, acquired_at=row.mined_at,
+                         acquired_block=row.block_number, burned=False, redeemed_at=None)
+    return token, [(ZERO, row.recipient, row.tx_hash, row.block_number, row.mined_at)]
 
 
 def _kind(frm: str, to: str) -> str:
