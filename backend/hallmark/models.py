@@ -100,7 +100,7 @@ class ChainTx(Base):
     tx_hash: Mapped[str] = mapped_column(String(66))  # the latest attempt's, or the one that mined
     # pending -> mined | reverted, or replaced (the nonce was taken by a transaction that is none of our attempts)
     status: Mapped[str] = mapped_column(String(10), default="pending")
-    block_number: Mapped[int | None]
+    block_number: Mapped[int | None] = mapped_column(index=True)
     block_hash: Mapped[str | None] = mapped_column(String(66))
     gas_used: Mapped[int | None]
     error: Mapped[str | None] = mapped_column(Text)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from eth_abi.exceptions import DecodingError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from web3.exceptions import Web3Exception
 
 from ..art.commitment import ContentTree, leaf_hash, verify as verify_proof
@@ -247,11 +247,15 @@ def _settled_collection(s, drop: Drop) -> IndexedCollection | None:
 
 
 def _settled_mint(s, drop_id: int, address: str, token_id: int) -> tuple[IndexedToken | None, list]:
-    """The token as its mint's receipt left it (held by its recipient), when the sender has settled that mint; a
-    transient row, never stored: the indexer writes the real one from the chain's logs."""
+    """The token as its mint's receipt left it (held by its recipient), when the sender has settled that mint in a
+    block the index has not read yet (none, so nothing to look at, once it has caught up); a transient row, never
+    stored: the indexer writes the real one from the chain's logs."""
+    read_up_to = s.scalar(select(func.min(IndexCursor.last_block)))
+    unread = select(ChainTx.id).where(ChainTx.block_number > (-1 if read_up_to is None else read_up_to),
+                                      ChainTx.status == "mined")
     row = s.execute(select(MintItem.recipient, ChainTx.tx_hash, ChainTx.block_number, ChainTx.mined_at)
                     .join(ChainTx, ChainTx.id == MintItem.tx_id)
-                    .where(MintItem.drop_id == drop_id, MintItem.token_id == token_id,
+                    .where(MintItem.tx_id.in_(unread), MintItem.drop_id == drop_id, MintItem.token_id == token_id,
                            MintItem.status == "minted")).first()
     if row is None:
         return None, []
