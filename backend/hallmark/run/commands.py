@@ -63,8 +63,9 @@ def indexer():
     """The chain indexer: one active, any others stand by."""
     from .indexer import IndexerLoop
 
-    # The index follows the chain: nothing waits for it (mints settle from receipts, verdicts read the chain). On a
-    # machine shared with the worker, the database and the node, it takes the CPU they leave and catches up after.
+    # The index follows the chain: nothing waits for it (mints settle from receipts; verdicts take a mint it has not
+    # read yet from its receipt). On a machine shared with the worker, the database and the node, it takes the CPU
+    # they leave and catches up after.
     os.nice(INDEXER_NICENESS)
     _loop_process(lambda cfg, db: IndexerLoop(cfg, db, refuse_second=db.is_sqlite))
 
